@@ -1,0 +1,78 @@
+/* problem.h: the vtable every model family implements, and the array registry it draws through.
+ *
+ * A problem owns its data (ground truth, operator, targets), its initial parameters and the workspaces
+ * its loss and gradient need, all allocated in create(), never in loss_grad(). Parameters are one
+ * contiguous block of `dim` doubles (row-major tensors, shapes in param_shape): the same block the
+ * dynamics update and the flows integrate. */
+#ifndef SADDLE_PROBLEM_H
+#define SADDLE_PROBLEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "saddle/config.h"
+#include "saddle/error.h"
+#include "saddle/phases.h"
+
+typedef struct sd_arrays sd_arrays;
+typedef struct sd_problem sd_problem;
+
+typedef struct {
+  /* Loss at theta; if grad is not NULL, also its exact gradient (dim doubles). No allocation. */
+  double (*loss_grad)(sd_problem *p, const double *theta, double *grad);
+  /* Writes every observable at theta into out (obs_total doubles, in the order of obs_names). */
+  void (*observe)(sd_problem *p, const double *theta, double *out);
+  void (*destroy)(sd_problem *p);
+} sd_problem_ops;
+
+struct sd_problem {
+  const sd_problem_ops *ops;
+  size_t dim;                 /* number of parameters */
+  const char *param_name;     /* e.g. "U": the final parameters are saved as arrays/<param_name>_final.npy */
+  int param_ndim;
+  size_t param_shape[4];
+  double *theta0;             /* initial parameters (dim), owned by the problem */
+  size_t n_obs;               /* observables besides the loss */
+  const char *const *obs_names; /* n_obs names; owned by the problem */
+  const size_t *obs_len;        /* n_obs lengths: 1 for a scalar, k for a vector written name[0..k) */
+  size_t obs_total;             /* sum of obs_len */
+};
+
+typedef struct {
+  const char *kind;              /* value of problem.kind */
+  const char *summary;           /* one line */
+  const sd_param *params;        /* keys under "problem." */
+  size_t n_params;
+  const sd_param *init_params;   /* keys under "init." */
+  size_t n_init_params;
+  const char *const *arrays;     /* names of the arrays it draws, each loadable from "arrays.<name>"; NULL-terminated */
+  const sd_phase_rule *phases;   /* default phase rules (overridable by `phases:` in the config) */
+  size_t n_phases;
+  /* Reads its keys from the resolved cfg, draws or loads its arrays through `arrays`, allocates its
+   * workspaces. Bad combinations of keys give SD_ERR_CONFIG naming the key. */
+  sd_status (*create)(const sd_config *cfg, uint64_t seed, sd_arrays *arrays, sd_problem **out);
+} sd_problem_class;
+
+static inline void sd_problem_free(sd_problem **p) {
+  if (*p) (*p)->ops->destroy(*p);
+  *p = NULL;
+}
+
+/* ---- array registry: every array a run draws is saved to arrays/, and may instead come from a file. */
+
+sd_status sd_arrays_create(const sd_config *cfg, sd_arrays **out);
+void sd_arrays_free(sd_arrays **a);
+/* If the config names a file for `name` (arrays.<name>), reads it into dst (shape must match exactly:
+ * SD_ERR_CONFIG otherwise) and sets *loaded = 1; else sets *loaded = 0 and the caller draws into dst. In both
+ * cases dst (borrowed, must outlive the registry's use) is registered to be saved as arrays/<name>.npy. */
+sd_status sd_arrays_load_or_draw(sd_arrays *a, const char *name, int ndim, const size_t *shape, double *dst,
+                                 int *loaded);
+/* Registers a derived array (not loadable) to be saved too. */
+sd_status sd_arrays_register(sd_arrays *a, const char *name, int ndim, const size_t *shape, const double *data);
+/* Writes every registered array below max_bytes into dir; names the skipped ones in *skipped (a
+ * comma-separated list the caller frees, or NULL). */
+sd_status sd_arrays_save(const sd_arrays *a, const char *dir, size_t max_bytes, char **skipped);
+/* Names of arrays loaded from files (comma-separated, caller frees; NULL if none). */
+char *sd_arrays_loaded_names(const sd_arrays *a);
+
+#endif

@@ -1,0 +1,59 @@
+/* run.h: one experiment from config to run directory, and the registry of problems and dynamics.
+ *
+ * prepare() does everything that can fail on bad input (config, arrays from files, problem setup) before
+ * anything is written; run() creates the run directory and writes the contract every tool reads:
+ * config.resolved.yaml, metrics.csv, summary.json, arrays/. */
+#ifndef SADDLE_RUN_H
+#define SADDLE_RUN_H
+
+#include <stddef.h>
+
+#include "saddle/dynamics.h"
+#include "saddle/error.h"
+#include "saddle/observe.h"
+#include "saddle/problem.h"
+
+typedef struct sd_experiment sd_experiment;
+
+typedef struct {
+  const char *out_dir; /* NULL: runs/<experiment>-<seed>-<UTC timestamp> */
+  int progress;        /* a progress line on stderr */
+} sd_run_options;
+
+/* Loads the config, applies the overrides ("key.path=value"), resolves it and builds the problem and the
+ * dynamics. SD_ERR_CONFIG for any bad input. *out is freed with sd_experiment_free. */
+sd_status sd_experiment_prepare(const char *config_path, size_t n_overrides, char *const *overrides,
+                                sd_experiment **out);
+/* Runs to the end (status converged, max_steps, diverged or interrupted) and writes the run directory. */
+sd_status sd_experiment_run(sd_experiment *e, const sd_run_options *opt);
+void sd_experiment_free(sd_experiment **e);
+
+const char *sd_experiment_name(const sd_experiment *e);
+const char *sd_experiment_dir(const sd_experiment *e);    /* after run */
+const char *sd_experiment_status(const sd_experiment *e); /* after run */
+/* Claim results after run (borrowed). */
+const sd_claim_result *sd_experiment_claims(const sd_experiment *e, size_t *n);
+
+/* Asks a running experiment to stop cleanly at the next step (async-signal-safe: call it from a handler). */
+void sd_request_stop(void);
+
+/* Registries (static tables). */
+size_t sd_problem_classes(const sd_problem_class *const **out);
+size_t sd_dynamics_classes(const sd_dynamics_class *const **out);
+const sd_problem_class *sd_problem_class_find(const char *kind);
+const sd_dynamics_class *sd_dynamics_class_find(const char *kind);
+
+/* The base keys every config has (experiment, seed, run.*, observe.*, ...). */
+size_t sd_base_params(const sd_param **out);
+
+/* Library versions, one "name version" line each, for --version and summary.json. */
+const char *sd_versions(void);
+
+#endif
+
+#ifndef SADDLE_RUN_EXAMPLES_H
+#define SADDLE_RUN_EXAMPLES_H
+/* Directory of the bundled experiments: $SADDLE_EXAMPLES_DIR, else the source tree's examples/ when it
+ * exists, else <prefix>/share/saddle/examples next to the executable. Owned by libsaddle. */
+const char *sd_examples_dir(void);
+#endif

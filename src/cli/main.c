@@ -1,0 +1,256 @@
+/* main.c: the `saddle` command: run, reproduce, list. The only place that exits. */
+#include <dirent.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "saddle/alloc.h"
+#include "saddle/config.h"
+#include "saddle/run.h"
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_DIVERGED = 3, EXIT_INTERRUPTED = 130 };
+
+static const char *USAGE =
+    "usage: saddle <command> [options]\n"
+    "\n"
+    "Simulates, measures and checks the training dynamics of non-convex learning problems.\n"
+    "\n"
+    "commands:\n"
+    "  run CONFIG.yaml [key.path=value ...] [-o DIR] [-q]   run an experiment, write its run directory\n"
+    "  reproduce NAME [key.path=value ...] [-o DIR] [-q]     run a bundled experiment and check its claims\n"
+    "  list                                                  list the bundled experiments\n"
+    "  --help, --version\n"
+    "\n"
+    "`saddle <command> --help` explains each command.\n";
+
+static const char *RUN_HELP =
+    "usage: saddle run CONFIG.yaml [key.path=value ...] [-o DIR] [-q]\n"
+    "\n"
+    "Runs the experiment described by CONFIG.yaml; key.path=value arguments override config keys\n"
+    "(e.g. dynamics.lr=0.05 seed=3 init.scale=1e-8). Writes the run directory DIR\n"
+    "(default runs/<experiment>-<seed>-<UTC time>):\n"
+    "  config.resolved.yaml   every key after defaults and overrides; rerunning it is bit-identical\n"
+    "  metrics.csv            step, t (= lr·step), loss, then one column per observable (vectors as name[i])\n"
+    "  summary.json           status, steps, t, wall time, final metrics, phases, claims, library versions\n"
+    "  arrays/*.npy           every array drawn at random (or given), and the final parameters\n"
+    "\n"
+    "options:\n"
+    "  -o DIR        the run directory\n"
+    "  -q, --quiet   no progress line (it is shown only when stderr is a terminal anyway)\n"
+    "\n"
+    "exit status: 0 finished (converged or max_steps), 2 bad config or arrays (nothing written),\n"
+    "3 diverged (NaN/Inf; files valid), 130 interrupted by Ctrl-C/SIGTERM (files valid), 1 other errors.\n";
+
+static const char *REPRODUCE_HELP =
+    "usage: saddle reproduce NAME [key.path=value ...] [-o DIR] [-q]\n"
+    "\n"
+    "Runs the bundled experiment NAME (see `saddle list`) and checks each claim of its paper, printing\n"
+    "the measured value and PASS or FAIL. Exit status 0 if and only if every claim passes (2 for a bad\n"
+    "name or override, 1 otherwise). NAME may also be the path of a config file with claims.\n";
+
+static const char *LIST_HELP =
+    "usage: saddle list\n"
+    "\n"
+    "Lists the bundled experiments (examples/*.yaml) with their one-line descriptions.\n";
+
+static void on_signal(int sig) {
+  (void)sig;
+  sd_request_stop();
+}
+
+static void install_handlers(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C kills at once */
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+}
+
+static int fail(sd_status rc) {
+  fprintf(stderr, "saddle: %s\n", sd_error_message());
+  if (rc == SD_ERR_INTERNAL) fprintf(stderr, "saddle: (raised at %s; please report it)\n", sd_error_origin());
+  return rc == SD_ERR_CONFIG ? EXIT_USAGE : EXIT_FAIL;
+}
+
+typedef struct {
+  const char *target;
+  const char *out_dir;
+  int quiet;
+  char **overrides;
+  size_t n_overrides;
+} run_args;
+
+/* Parses [TARGET] [key=value ...] [-o DIR] [-q]; returns -1 after printing help, 2 on bad usage. */
+static int parse_run_args(int argc, char **argv, const char *help, run_args *a) {
+  memset(a, 0, sizeof *a);
+  a->overrides = sd_calloc((size_t)argc + 1, sizeof *a->overrides);
+  if (!a->overrides) return EXIT_FAIL;
+  for (int i = 0; i < argc; i++) {
+    const char *s = argv[i];
+    if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
+      fputs(help, stdout);
+      return -1;
+    } else if (!strcmp(s, "-q") || !strcmp(s, "--quiet")) {
+      a->quiet = 1;
+    } else if (!strcmp(s, "-o") || !strcmp(s, "--out")) {
+      if (i + 1 >= argc) {
+        fprintf(stderr, "saddle: %s needs a directory\n", s);
+        return EXIT_USAGE;
+      }
+      a->out_dir = argv[++i];
+    } else if (s[0] == '-') {
+      fprintf(stderr, "saddle: unknown option '%s'\n%s", s, help);
+      return EXIT_USAGE;
+    } else if (strchr(s, '=')) {
+      a->overrides[a->n_overrides++] = argv[i];
+    } else if (!a->target) {
+      a->target = s;
+    } else {
+      fprintf(stderr, "saddle: unexpected argument '%s' (overrides are key.path=value)\n", s);
+      return EXIT_USAGE;
+    }
+  }
+  if (!a->target) {
+    fprintf(stderr, "saddle: missing argument\n%s", help);
+    return EXIT_USAGE;
+  }
+  return 0;
+}
+
+static int status_exit(const char *status) {
+  if (!strcmp(status, "diverged")) return EXIT_DIVERGED;
+  if (!strcmp(status, "interrupted")) return EXIT_INTERRUPTED;
+  return EXIT_OK;
+}
+
+/* Runs one experiment; *out keeps it for the caller (reproduce reads its claims). */
+static int run_one(const char *config, const run_args *a, sd_experiment **out) {
+  sd_experiment *e = NULL;
+  sd_status rc = sd_experiment_prepare(config, a->n_overrides, a->overrides, &e);
+  if (rc != SD_OK) return fail(rc);
+  install_handlers();
+  sd_run_options opt = {.out_dir = a->out_dir, .progress = !a->quiet && isatty(STDERR_FILENO)};
+  rc = sd_experiment_run(e, &opt);
+  if (rc != SD_OK) {
+    int code = fail(rc);
+    if (sd_experiment_dir(e)) fprintf(stderr, "saddle: partial results in %s\n", sd_experiment_dir(e));
+    sd_experiment_free(&e);
+    return code;
+  }
+  printf("%s: %s\n", sd_experiment_name(e), sd_experiment_status(e));
+  printf("results: %s\n", sd_experiment_dir(e));
+  *out = e;
+  return status_exit(sd_experiment_status(e));
+}
+
+static int cmd_run(int argc, char **argv) {
+  run_args a;
+  int code = parse_run_args(argc, argv, RUN_HELP, &a);
+  if (code == 0) {
+    sd_experiment *e = NULL;
+    code = run_one(a.target, &a, &e);
+    sd_experiment_free(&e);
+  }
+  sd_free(a.overrides);
+  return code < 0 ? EXIT_OK : code;
+}
+
+static int cmd_reproduce(int argc, char **argv) {
+  run_args a;
+  int code = parse_run_args(argc, argv, REPRODUCE_HELP, &a);
+  if (code != 0) {
+    sd_free(a.overrides);
+    return code < 0 ? EXIT_OK : code;
+  }
+  char path[4096];
+  if (strchr(a.target, '/') || strstr(a.target, ".yaml")) snprintf(path, sizeof path, "%s", a.target);
+  else snprintf(path, sizeof path, "%s/%s.yaml", sd_examples_dir(), a.target);
+  if (access(path, R_OK) != 0) {
+    fprintf(stderr, "saddle: no bundled experiment '%s' (looked for %s); see `saddle list`\n", a.target, path);
+    sd_free(a.overrides);
+    return EXIT_USAGE;
+  }
+  sd_experiment *e = NULL;
+  code = run_one(path, &a, &e);
+  sd_free(a.overrides);
+  if (!e) return code;
+  size_t n;
+  const sd_claim_result *c = sd_experiment_claims(e, &n);
+  if (n == 0) {
+    fprintf(stderr, "saddle: %s has no claims to check\n", path);
+    sd_experiment_free(&e);
+    return EXIT_FAIL;
+  }
+  int all = 1;
+  printf("\n%-4s  %-44s  %-44s  %s\n", "", "claim", "condition", "measured");
+  for (size_t i = 0; i < n; i++) {
+    printf("%-4s  %-44s  %-44s  %s\n", c[i].pass ? "PASS" : "FAIL", c[i].name, c[i].condition, c[i].measured);
+    all &= c[i].pass;
+  }
+  size_t passed = 0;
+  for (size_t i = 0; i < n; i++) passed += (size_t)c[i].pass;
+  printf("\n%zu of %zu claims pass\n", passed, n);
+  sd_experiment_free(&e);
+  if (code == EXIT_INTERRUPTED) return code;
+  return all ? EXIT_OK : EXIT_FAIL;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static int cmd_list(int argc, char **argv) {
+  if (argc > 0 && (!strcmp(argv[0], "-h") || !strcmp(argv[0], "--help"))) {
+    fputs(LIST_HELP, stdout);
+    return EXIT_OK;
+  }
+  const char *dir = sd_examples_dir();
+  DIR *d = opendir(dir);
+  if (!d) {
+    fprintf(stderr, "saddle: cannot open the examples directory %s (set SADDLE_EXAMPLES_DIR)\n", dir);
+    return EXIT_FAIL;
+  }
+  char *names[512];
+  size_t n = 0;
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL && n < 512) {
+    size_t len = strlen(de->d_name);
+    if (len > 5 && !strcmp(de->d_name + len - 5, ".yaml")) names[n++] = sd_strdup(de->d_name);
+  }
+  closedir(d);
+  qsort(names, n, sizeof *names, cmp_str);
+  printf("bundled experiments (%s):\n", dir);
+  for (size_t i = 0; i < n; i++) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+    sd_config *cfg = NULL;
+    const char *desc = "(cannot read)";
+    if (sd_config_load(path, &cfg) == SD_OK) {
+      desc = sd_config_peek(cfg, "description");
+      if (!desc) desc = "";
+    }
+    names[i][strlen(names[i]) - 5] = '\0';
+    printf("  %-28s %s\n", names[i], desc);
+    sd_config_free(&cfg);
+    sd_free(names[i]);
+  }
+  return EXIT_OK;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+    fputs(USAGE, argc < 2 ? stderr : stdout);
+    return argc < 2 ? EXIT_USAGE : EXIT_OK;
+  }
+  if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+    fputs(sd_versions(), stdout);
+    return EXIT_OK;
+  }
+  if (!strcmp(argv[1], "run")) return cmd_run(argc - 2, argv + 2);
+  if (!strcmp(argv[1], "reproduce")) return cmd_reproduce(argc - 2, argv + 2);
+  if (!strcmp(argv[1], "list")) return cmd_list(argc - 2, argv + 2);
+  fprintf(stderr, "saddle: unknown command '%s'\n%s", argv[1], USAGE);
+  return EXIT_USAGE;
+}

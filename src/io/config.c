@@ -1,0 +1,730 @@
+/* config.c: YAML configs with locations, overrides, schema checks and defaults (see config.h). */
+#include "saddle/config.h"
+
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <libfyaml.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "saddle/alloc.h"
+#include "saddle/atomicfile.h"
+
+#define MAX_SCHEMAS 16
+
+typedef struct {
+  const sd_param *param;
+  char *key;           /* prefix + param->key */
+  const char *value;   /* resolved text: the node's value or the default */
+  const sd_cfg_node *node; /* where it was given; NULL for a default */
+} entry;
+
+struct sd_config {
+  char *name;       /* file name as given */
+  char *dir;        /* its directory */
+  char *cmdline;    /* the string "command line", owned here so nodes can point at it */
+  sd_cfg_node *root;
+  struct { const char *prefix; const sd_param *table; size_t n; } schemas[MAX_SCHEMAS];
+  size_t n_schemas;
+  entry *entries;
+  size_t n_entries;
+};
+
+/* ---------------------------------------------------------------- nodes */
+
+static sd_cfg_node *node_new(sd_node_kind kind, const char *file, int line, int col) {
+  sd_cfg_node *n = sd_calloc(1, sizeof *n);
+  if (!n) return NULL;
+  n->kind = kind;
+  n->file = file;
+  n->line = line;
+  n->col = col;
+  return n;
+}
+
+static void node_free(sd_cfg_node *n) {
+  if (!n) return;
+  for (size_t i = 0; i < n->n_kids; i++) node_free(n->kids[i]);
+  sd_free(n->kids);
+  sd_free(n->key);
+  sd_free(n->value);
+  sd_free(n);
+}
+
+static int node_add(sd_cfg_node *parent, sd_cfg_node *kid) {
+  sd_cfg_node **k = sd_realloc(parent->kids, (parent->n_kids + 1) * sizeof *k);
+  if (!k) return -1;
+  parent->kids = k;
+  parent->kids[parent->n_kids++] = kid;
+  return 0;
+}
+
+const sd_cfg_node *sd_cfg_child(const sd_cfg_node *map, const char *key) {
+  if (!map || map->kind != SD_NODE_MAP) return NULL;
+  for (size_t i = 0; i < map->n_kids; i++)
+    if (strcmp(map->kids[i]->key, key) == 0) return map->kids[i];
+  return NULL;
+}
+
+/* Finds the node at a dotted path; with create, makes missing maps on the way (for overrides). */
+static sd_cfg_node *node_at(sd_cfg_node *root, const char *path, int create, const char *file) {
+  sd_cfg_node *cur = root;
+  const char *p = path;
+  while (cur) {
+    const char *dot = strchr(p, '.');
+    size_t len = dot ? (size_t)(dot - p) : strlen(p);
+    sd_cfg_node *next = NULL;
+    if (cur->kind != SD_NODE_MAP) return NULL;
+    for (size_t i = 0; i < cur->n_kids; i++)
+      if (strlen(cur->kids[i]->key) == len && strncmp(cur->kids[i]->key, p, len) == 0) next = cur->kids[i];
+    if (!next) {
+      if (!create) return NULL;
+      next = node_new(dot ? SD_NODE_MAP : SD_NODE_SCALAR, file, 0, 0);
+      if (!next) return NULL;
+      next->key = sd_malloc(len + 1);
+      if (!next->key || node_add(cur, next) != 0) {
+        node_free(next);
+        return NULL;
+      }
+      memcpy(next->key, p, len);
+      next->key[len] = '\0';
+    }
+    if (!dot) return next;
+    cur = next;
+    p = dot + 1;
+  }
+  return NULL;
+}
+
+/* ---------------------------------------------------------------- parsing */
+
+static sd_config *config_new(const char *name) {
+  sd_config *cfg = sd_calloc(1, sizeof *cfg);
+  if (!cfg) return NULL;
+  cfg->name = sd_strdup(name);
+  cfg->cmdline = sd_strdup("command line");
+  const char *slash = strrchr(name, '/');
+  if (slash) {
+    size_t n = (size_t)(slash - name);
+    cfg->dir = sd_malloc(n + 2);
+    if (cfg->dir) {
+      memcpy(cfg->dir, name, n ? n : 1);
+      cfg->dir[n ? n : 1] = '\0';
+    }
+  } else {
+    cfg->dir = sd_strdup(".");
+  }
+  cfg->root = node_new(SD_NODE_MAP, cfg->name, 1, 1);
+  if (!cfg->name || !cfg->cmdline || !cfg->dir || !cfg->root) sd_config_free(&cfg);
+  return cfg;
+}
+
+typedef struct {
+  sd_config *cfg;
+  sd_cfg_node *stack[64];
+  int depth;
+  char *pending_key;      /* key read in the current map, waiting for its value */
+  int key_line, key_col;
+} builder;
+
+/* Places a finished value node into the container on top of the stack. */
+static sd_status place(builder *b, sd_cfg_node *n) {
+  sd_cfg_node *top = b->stack[b->depth - 1];
+  if (top->kind == SD_NODE_SEQ) {
+    if (node_add(top, n) != 0) goto nomem;
+    return SD_OK;
+  }
+  /* map: dotted keys in the file nest like maps */
+  char *key = b->pending_key;
+  b->pending_key = NULL;
+  sd_cfg_node *parent = top;
+  char *p = key;
+  char *dot;
+  while ((dot = strchr(p, '.')) != NULL) {
+    *dot = '\0';
+    sd_cfg_node *m = (sd_cfg_node *)sd_cfg_child(parent, p);
+    if (!m) {
+      m = node_new(SD_NODE_MAP, b->cfg->name, b->key_line, b->key_col);
+      if (!m || !(m->key = sd_strdup(p)) || node_add(parent, m) != 0) {
+        node_free(m);
+        sd_free(key);
+        goto nomem;
+      }
+    } else if (m->kind != SD_NODE_MAP) {
+      sd_status rc = sd_error(SD_ERR_CONFIG, "%s:%d:%d: %s: '%s' already has a value at line %d", b->cfg->name,
+                              b->key_line, b->key_col, key, p, m->line);
+      sd_free(key);
+      node_free(n);
+      return rc;
+    }
+    *dot = '.';
+    parent = m;
+    p = dot + 1;
+  }
+  if (sd_cfg_child(parent, p)) {
+    sd_status rc = sd_error(SD_ERR_CONFIG, "%s:%d:%d: %s: duplicate key (first given at line %d)", b->cfg->name,
+                            b->key_line, b->key_col, key, sd_cfg_child(parent, p)->line);
+    sd_free(key);
+    node_free(n);
+    return rc;
+  }
+  n->key = sd_strdup(p);
+  sd_free(key);
+  if (!n->key || node_add(parent, n) != 0) goto nomem;
+  return SD_OK;
+nomem:
+  node_free(n);
+  return sd_error(SD_ERR_NOMEM, "out of memory reading %s", b->cfg->name);
+}
+
+static sd_status parse_events(sd_config *cfg, struct fy_parser *fyp, struct fy_diag *diag) {
+  builder b = {.cfg = cfg, .depth = 0};
+  struct fy_event *ev;
+  sd_status rc = SD_OK;
+  int docs = 0;
+  while (rc == SD_OK && (ev = fy_parser_parse(fyp)) != NULL) {
+    const struct fy_mark *mk = fy_event_start_mark(ev);
+    int line = mk ? mk->line + 1 : 0, col = mk ? mk->column + 1 : 0;
+    sd_cfg_node *top = b.depth ? b.stack[b.depth - 1] : NULL;
+    int expecting_key = top && top->kind == SD_NODE_MAP && !b.pending_key;
+    switch (ev->type) {
+      case FYET_DOCUMENT_START:
+        if (++docs > 1) rc = sd_error(SD_ERR_CONFIG, "%s:%d:%d: only one YAML document is allowed", cfg->name, line, col);
+        break;
+      case FYET_SCALAR: {
+        size_t len;
+        const char *txt = fy_token_get_text(ev->scalar.value, &len);
+        if (!txt) txt = "", len = 0;
+        if (!top) {
+          rc = sd_error(SD_ERR_CONFIG, "%s:%d:%d: the config must be a mapping of keys to values", cfg->name, line, col);
+          break;
+        }
+        if (expecting_key) {
+          b.pending_key = sd_malloc(len + 1);
+          if (!b.pending_key) { rc = sd_error(SD_ERR_NOMEM, "out of memory"); break; }
+          memcpy(b.pending_key, txt, len);
+          b.pending_key[len] = '\0';
+          b.key_line = line;
+          b.key_col = col;
+          if (len == 0) rc = sd_error(SD_ERR_CONFIG, "%s:%d:%d: empty key", cfg->name, line, col);
+          break;
+        }
+        sd_cfg_node *n = node_new(SD_NODE_SCALAR, cfg->name, line, col);
+        if (n) n->value = sd_malloc(len + 1);
+        if (!n || !n->value) { node_free(n); rc = sd_error(SD_ERR_NOMEM, "out of memory"); break; }
+        memcpy(n->value, txt, len);
+        n->value[len] = '\0';
+        rc = place(&b, n);
+        break;
+      }
+      case FYET_MAPPING_START:
+      case FYET_SEQUENCE_START: {
+        sd_node_kind kind = ev->type == FYET_MAPPING_START ? SD_NODE_MAP : SD_NODE_SEQ;
+        if (!top) {
+          if (kind != SD_NODE_MAP) {
+            rc = sd_error(SD_ERR_CONFIG, "%s:%d:%d: the config must be a mapping of keys to values", cfg->name, line, col);
+            break;
+          }
+          b.stack[b.depth++] = cfg->root;
+          break;
+        }
+        if (expecting_key) {
+          rc = sd_error(SD_ERR_CONFIG, "%s:%d:%d: keys must be plain scalars", cfg->name, line, col);
+          break;
+        }
+        if (b.depth == 64) { rc = sd_error(SD_ERR_CONFIG, "%s:%d:%d: nesting too deep", cfg->name, line, col); break; }
+        sd_cfg_node *n = node_new(kind, cfg->name, line, col);
+        if (!n) { rc = sd_error(SD_ERR_NOMEM, "out of memory"); break; }
+        if (top->kind == SD_NODE_MAP) {
+          /* place() may nest dotted keys: find where the node landed */
+          rc = place(&b, n);
+          if (rc != SD_OK) break;
+        } else if (node_add(top, n) != 0) {
+          node_free(n);
+          rc = sd_error(SD_ERR_NOMEM, "out of memory");
+          break;
+        }
+        b.stack[b.depth++] = n;
+        break;
+      }
+      case FYET_MAPPING_END:
+      case FYET_SEQUENCE_END:
+        b.depth--;
+        break;
+      case FYET_ALIAS:
+        rc = sd_error(SD_ERR_CONFIG, "%s:%d:%d: YAML aliases are not supported in configs", cfg->name, line, col);
+        break;
+      default:
+        break;
+    }
+    fy_parser_event_free(fyp, ev);
+  }
+  sd_free(b.pending_key);
+  if (rc == SD_OK && fy_parser_get_stream_error(fyp)) {
+    void *it = NULL;
+    struct fy_diag_error *e = fy_diag_errors_iterate(diag, &it);
+    if (e)
+      rc = sd_error(SD_ERR_CONFIG, "%s:%d:%d: YAML syntax error: %s", cfg->name, e->line + 1, e->column + 1, e->msg);
+    else
+      rc = sd_error(SD_ERR_CONFIG, "%s: YAML syntax error", cfg->name);
+  }
+  return rc;
+}
+
+static sd_status load(const char *name, const char *path, const char *text, sd_config **out) {
+  *out = NULL;
+  sd_config *cfg = config_new(name);
+  if (!cfg) return sd_error(SD_ERR_NOMEM, "out of memory reading %s", name);
+  struct fy_diag_cfg dcfg;
+  fy_diag_cfg_default(&dcfg);
+  dcfg.fp = NULL;
+  dcfg.colorize = false;
+  struct fy_diag *diag = fy_diag_create(&dcfg);
+  struct fy_parse_cfg pcfg = {.flags = FYPCF_QUIET, .diag = diag};
+  struct fy_parser *fyp = diag ? fy_parser_create(&pcfg) : NULL;
+  sd_status rc = SD_OK;
+  if (!fyp) {
+    rc = sd_error(SD_ERR_NOMEM, "cannot create a YAML parser");
+  } else {
+    fy_diag_set_collect_errors(diag, true);
+    int bad = path ? fy_parser_set_input_file(fyp, path) : fy_parser_set_string(fyp, text, strlen(text));
+    if (bad) rc = sd_error(SD_ERR_CONFIG, "%s: cannot read the config", name);
+    else rc = parse_events(cfg, fyp, diag);
+  }
+  if (fyp) fy_parser_destroy(fyp);
+  if (diag) fy_diag_destroy(diag);
+  if (rc != SD_OK) sd_config_free(&cfg);
+  *out = cfg;
+  return rc;
+}
+
+sd_status sd_config_load(const char *path, sd_config **out) {
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    *out = NULL;
+    return sd_error(SD_ERR_CONFIG, "%s: cannot open config: %s", path, strerror(errno));
+  }
+  fclose(f);
+  return load(path, path, NULL, out);
+}
+
+sd_status sd_config_load_string(const char *name, const char *yaml, sd_config **out) {
+  return load(name, NULL, yaml, out);
+}
+
+void sd_config_free(sd_config **pcfg) {
+  sd_config *cfg = *pcfg;
+  if (!cfg) return;
+  node_free(cfg->root);
+  for (size_t i = 0; i < cfg->n_entries; i++) sd_free(cfg->entries[i].key);
+  sd_free(cfg->entries);
+  sd_free(cfg->name);
+  sd_free(cfg->dir);
+  sd_free(cfg->cmdline);
+  sd_free(cfg);
+  *pcfg = NULL;
+}
+
+sd_status sd_config_override(sd_config *cfg, const char *arg) {
+  const char *eq = strchr(arg, '=');
+  if (!eq || eq == arg)
+    return sd_error(SD_ERR_CONFIG, "command line: '%s': expected key.path=value", arg);
+  size_t klen = (size_t)(eq - arg);
+  char *key = sd_malloc(klen + 1);
+  if (!key) return sd_error(SD_ERR_NOMEM, "out of memory");
+  memcpy(key, arg, klen);
+  key[klen] = '\0';
+  sd_status rc = SD_OK;
+  if (key[0] == '.' || key[klen - 1] == '.' || strstr(key, "..")) {
+    rc = sd_error(SD_ERR_CONFIG, "command line: '%s': malformed key '%s'", arg, key);
+    goto done;
+  }
+  sd_cfg_node *n = node_at(cfg->root, key, 1, cfg->cmdline);
+  if (!n) {
+    rc = sd_error(SD_ERR_CONFIG, "command line: %s: a parent of this key holds a value, not a mapping", key);
+    goto done;
+  }
+  if (n->kind != SD_NODE_SCALAR) {
+    rc = sd_error(SD_ERR_CONFIG, "command line: %s: is a %s in the config; only single values can be overridden",
+                  key, n->kind == SD_NODE_MAP ? "mapping" : "list");
+    goto done;
+  }
+  char *v = sd_strdup(eq + 1);
+  if (!v) { rc = sd_error(SD_ERR_NOMEM, "out of memory"); goto done; }
+  sd_free(n->value);
+  n->value = v;
+  n->file = cfg->cmdline;
+  n->line = n->col = 0;
+done:
+  sd_free(key);
+  return rc;
+}
+
+const char *sd_config_peek(const sd_config *cfg, const char *key) {
+  sd_cfg_node *n = node_at(cfg->root, key, 0, NULL);
+  return n && n->kind == SD_NODE_SCALAR ? n->value : NULL;
+}
+
+/* ---------------------------------------------------------------- schema */
+
+sd_status sd_config_add_schema(sd_config *cfg, const char *prefix, const sd_param *table, size_t n) {
+  if (cfg->n_schemas == MAX_SCHEMAS) return sd_error(SD_ERR_INTERNAL, "too many schema tables");
+  cfg->schemas[cfg->n_schemas].prefix = prefix;
+  cfg->schemas[cfg->n_schemas].table = table;
+  cfg->schemas[cfg->n_schemas].n = n;
+  cfg->n_schemas++;
+  return SD_OK;
+}
+
+static size_t levenshtein(const char *a, const char *b) {
+  size_t la = strlen(a), lb = strlen(b);
+  if (la > 63 || lb > 63) return 64;
+  size_t prev[64], cur[64];
+  for (size_t j = 0; j <= lb; j++) prev[j] = j;
+  for (size_t i = 1; i <= la; i++) {
+    cur[0] = i;
+    for (size_t j = 1; j <= lb; j++) {
+      size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+      size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+      cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+    }
+    memcpy(prev, cur, (lb + 1) * sizeof *prev);
+  }
+  return prev[lb];
+}
+
+static const char *where(const sd_config *cfg, const sd_cfg_node *n, char *buf, size_t len) {
+  if (!n) snprintf(buf, len, "%s: (default)", cfg->name);
+  else if (n->line == 0) snprintf(buf, len, "%s", n->file);
+  else snprintf(buf, len, "%s:%d:%d", n->file, n->line, n->col);
+  return buf;
+}
+
+static entry *find_entry(const sd_config *cfg, const char *key) {
+  for (size_t i = 0; i < cfg->n_entries; i++)
+    if (strcmp(cfg->entries[i].key, key) == 0) return &cfg->entries[i];
+  return NULL;
+}
+
+static int choice_ok(const char *choices, const char *v) {
+  size_t n = strlen(v);
+  const char *p = choices;
+  while (*p) {
+    const char *bar = strchr(p, '|');
+    size_t len = bar ? (size_t)(bar - p) : strlen(p);
+    if (len == n && strncmp(p, v, n) == 0) return 1;
+    if (!bar) break;
+    p = bar + 1;
+  }
+  return 0;
+}
+
+static int parse_bool(const char *v, int *out) {
+  if (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on")) return *out = 1, 1;
+  if (!strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "off")) return *out = 0, 1;
+  return 0;
+}
+
+static int parse_int(const char *v, long long *out) {
+  char *end;
+  errno = 0;
+  double d;
+  long long x = strtoll(v, &end, 10);
+  if (*v && *end == '\0' && errno == 0) return *out = x, 1;
+  /* accept 1e5 and 3000.0 when the value is an exact integer */
+  d = strtod(v, &end);
+  if (*v && *end == '\0' && isfinite(d) && d == floor(d) && fabs(d) < 9e15) return *out = (long long)d, 1;
+  return 0;
+}
+
+static int parse_real(const char *v, double *out) {
+  char *end;
+  errno = 0;
+  double d = strtod(v, &end);
+  if (!*v || *end != '\0' || !isfinite(d)) return 0;
+  *out = d;
+  return 1;
+}
+
+static sd_status check_value(const sd_config *cfg, const entry *e) {
+  const sd_param *p = e->param;
+  const char *v = e->value;
+  double x;
+  long long ix;
+  int b;
+  switch (p->type) {
+    case SD_T_INT:
+      if (!parse_int(v, &ix)) return sd_config_fail(cfg, e->key, "expected an integer, got '%s'", v);
+      x = (double)ix;
+      goto bounds;
+    case SD_T_REAL:
+      if (!parse_real(v, &x)) return sd_config_fail(cfg, e->key, "expected a finite real number, got '%s'", v);
+    bounds:
+      if (p->min <= p->max && (x < p->min || x > p->max)) {
+        if (p->max >= 1e300) return sd_config_fail(cfg, e->key, "%s is out of range: must be >= %g", v, p->min);
+        return sd_config_fail(cfg, e->key, "%s is out of range [%g, %g]", v, p->min, p->max);
+      }
+      return SD_OK;
+    case SD_T_BOOL:
+      if (!parse_bool(v, &b)) return sd_config_fail(cfg, e->key, "expected true or false, got '%s'", v);
+      return SD_OK;
+    case SD_T_ENUM:
+      if (!choice_ok(p->choices, v)) return sd_config_fail(cfg, e->key, "'%s' is not one of %s", v, p->choices);
+      return SD_OK;
+    case SD_T_STRING:
+    case SD_T_PATH:
+    case SD_T_LIST:
+      return SD_OK;
+  }
+  return SD_OK;
+}
+
+/* Walks the given tree; every scalar (and every list) must be a schema key. */
+static sd_status check_known(sd_config *cfg, const sd_cfg_node *n, char *path, size_t len) {
+  for (size_t i = 0; i < n->n_kids; i++) {
+    const sd_cfg_node *k = n->kids[i];
+    size_t l = strlen(k->key);
+    if (len + l + 2 > 256) return sd_error(SD_ERR_CONFIG, "%s:%d: key path too long", k->file, k->line);
+    if (len) path[len] = '.';
+    memcpy(path + len + (len ? 1 : 0), k->key, l + 1);
+    size_t plen = len + (len ? 1 : 0) + l;
+    entry *e = find_entry(cfg, path);
+    char buf[512];
+    if (k->kind == SD_NODE_MAP && !e) {
+      SD_TRY(check_known(cfg, k, path, plen));
+    } else if (!e) {
+      const char *best = NULL;
+      size_t bd = (size_t)-1;
+      for (size_t j = 0; j < cfg->n_entries; j++) {
+        size_t d = levenshtein(path, cfg->entries[j].key);
+        /* also compare the last component alone, so "rnak" under problem. finds problem.rank */
+        const char *dot = strrchr(cfg->entries[j].key, '.');
+        const char *mine = strrchr(path, '.');
+        if (dot && mine) {
+          size_t d2 = levenshtein(mine, dot) + (strncmp(path, cfg->entries[j].key, (size_t)(mine - path)) != 0) * 3;
+          if (d2 < d) d = d2;
+        }
+        if (d < bd) bd = d, best = cfg->entries[j].key;
+      }
+      size_t lim = strlen(path) / 3 > 2 ? strlen(path) / 3 : 2;
+      if (best && bd <= lim)
+        return sd_error(SD_ERR_CONFIG, "%s: %s: unknown key (did you mean '%s'?)", where(cfg, k, buf, sizeof buf), path, best);
+      return sd_error(SD_ERR_CONFIG, "%s: %s: unknown key (see `saddle run --help` for the keys of this problem)",
+                      where(cfg, k, buf, sizeof buf), path);
+    } else if (e->param->type == SD_T_LIST) {
+      if (k->kind != SD_NODE_SEQ)
+        return sd_error(SD_ERR_CONFIG, "%s: %s: expected a list", where(cfg, k, buf, sizeof buf), path);
+      e->node = k;
+    } else {
+      if (k->kind != SD_NODE_SCALAR)
+        return sd_error(SD_ERR_CONFIG, "%s: %s: expected a single value, got a %s", where(cfg, k, buf, sizeof buf), path,
+                        k->kind == SD_NODE_MAP ? "mapping" : "list");
+      e->node = k;
+      e->value = k->value;
+    }
+  }
+  return SD_OK;
+}
+
+sd_status sd_config_resolve(sd_config *cfg) {
+  size_t total = 0;
+  for (size_t s = 0; s < cfg->n_schemas; s++) total += cfg->schemas[s].n;
+  for (size_t i = 0; i < cfg->n_entries; i++) sd_free(cfg->entries[i].key);
+  sd_free(cfg->entries);
+  cfg->n_entries = 0;
+  cfg->entries = sd_calloc(total, sizeof *cfg->entries);
+  if (!cfg->entries) return sd_error(SD_ERR_NOMEM, "out of memory");
+  for (size_t s = 0; s < cfg->n_schemas; s++) {
+    for (size_t i = 0; i < cfg->schemas[s].n; i++) {
+      const sd_param *p = &cfg->schemas[s].table[i];
+      size_t lp = strlen(cfg->schemas[s].prefix), lk = strlen(p->key);
+      char *key = sd_malloc(lp + lk + 1);
+      if (!key) return sd_error(SD_ERR_NOMEM, "out of memory");
+      memcpy(key, cfg->schemas[s].prefix, lp);
+      memcpy(key + lp, p->key, lk + 1);
+      if (find_entry(cfg, key)) {
+        sd_status rc = sd_error(SD_ERR_INTERNAL, "schema key %s defined twice", key);
+        sd_free(key);
+        return rc;
+      }
+      cfg->entries[cfg->n_entries++] = (entry){.param = p, .key = key, .value = p->def, .node = NULL};
+    }
+  }
+  char path[256] = "";
+  SD_TRY(check_known(cfg, cfg->root, path, 0));
+  for (size_t i = 0; i < cfg->n_entries; i++) {
+    entry *e = &cfg->entries[i];
+    if (e->param->type == SD_T_LIST) continue;
+    if (!e->value)
+      return sd_error(SD_ERR_CONFIG, "%s: %s: required key is missing (%s)", cfg->name, e->key, e->param->help);
+    SD_TRY(check_value(cfg, e));
+  }
+  return SD_OK;
+}
+
+/* ---------------------------------------------------------------- getters */
+
+static const entry *get(const sd_config *cfg, const char *key) {
+  const entry *e = find_entry(cfg, key);
+  if (!e) {
+    fprintf(stderr, "saddle: internal error: config key %s read but not in the schema\n", key);
+    abort();
+  }
+  return e;
+}
+
+long long sd_config_int(const sd_config *cfg, const char *key) {
+  long long x = 0;
+  int ok = parse_int(get(cfg, key)->value, &x);
+  assert(ok);
+  (void)ok;
+  return x;
+}
+
+double sd_config_real(const sd_config *cfg, const char *key) {
+  double x = 0;
+  int ok = parse_real(get(cfg, key)->value, &x);
+  assert(ok);
+  (void)ok;
+  return x;
+}
+
+int sd_config_bool(const sd_config *cfg, const char *key) {
+  int b = 0;
+  parse_bool(get(cfg, key)->value, &b);
+  return b;
+}
+
+const char *sd_config_str(const sd_config *cfg, const char *key) { return get(cfg, key)->value; }
+
+const sd_cfg_node *sd_config_list(const sd_config *cfg, const char *key) { return get(cfg, key)->node; }
+
+const char *sd_config_dir(const sd_config *cfg) { return cfg->dir; }
+
+char *sd_config_path(const sd_config *cfg, const char *key) {
+  const entry *e = get(cfg, key);
+  if (!e->value || !*e->value) return NULL;
+  const char *v = e->value;
+  /* relative to the config file, except values typed on the command line, which are relative to the cwd */
+  int rel_cfg = v[0] != '/' && !(e->node && e->node->line == 0);
+  size_t n = strlen(cfg->dir) + strlen(v) + 2;
+  char *out = sd_malloc(n);
+  if (!out) return NULL;
+  if (rel_cfg) snprintf(out, n, "%s/%s", cfg->dir, v);
+  else snprintf(out, n, "%s", v);
+  return out;
+}
+
+static sd_status vfail(const sd_config *cfg, const sd_cfg_node *n, const char *key, const char *fmt, va_list ap) {
+  char msg[1024], buf[512];
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  return sd_error(SD_ERR_CONFIG, "%s: %s: %s", where(cfg, n, buf, sizeof buf), key, msg);
+}
+
+sd_status sd_config_fail(const sd_config *cfg, const char *key, const char *fmt, ...) {
+  const entry *e = find_entry(cfg, key);
+  va_list ap;
+  va_start(ap, fmt);
+  sd_status rc = vfail(cfg, e ? e->node : NULL, key, fmt, ap);
+  va_end(ap);
+  return rc;
+}
+
+sd_status sd_config_fail_node(const sd_config *cfg, const sd_cfg_node *node, const char *key, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  sd_status rc = vfail(cfg, node, key, fmt, ap);
+  va_end(ap);
+  return rc;
+}
+
+/* ---------------------------------------------------------------- writing */
+
+static void emit_scalar(FILE *f, const char *v) {
+  int plain = *v != '\0';
+  for (const char *p = v; *p && plain; p++)
+    if (!(isalnum((unsigned char)*p) || strchr("._+-/", *p))) plain = 0;
+  if (plain && (strchr("-.", v[0]) && !isdigit((unsigned char)v[1]))) plain = 0;
+  if (plain) {
+    fputs(v, f);
+    return;
+  }
+  fputc('"', f);
+  for (const char *p = v; *p; p++) {
+    if (*p == '"' || *p == '\\') fputc('\\', f);
+    if (*p == '\n') { fputs("\\n", f); continue; }
+    fputc(*p, f);
+  }
+  fputc('"', f);
+}
+
+static void emit_node(FILE *f, const sd_cfg_node *n, int indent, int in_seq) {
+  if (n->kind == SD_NODE_SCALAR) {
+    emit_scalar(f, n->value);
+    fputc('\n', f);
+    return;
+  }
+  if (n->n_kids == 0) {
+    fputs(n->kind == SD_NODE_MAP ? "{}\n" : "[]\n", f);
+    return;
+  }
+  if (!in_seq) fputc('\n', f);
+  for (size_t i = 0; i < n->n_kids; i++) {
+    const sd_cfg_node *k = n->kids[i];
+    if (!(in_seq && i == 0)) fprintf(f, "%*s", indent, "");
+    if (n->kind == SD_NODE_MAP) {
+      emit_scalar(f, k->key);
+      fputs(":", f);
+      if (k->kind == SD_NODE_SCALAR) fputc(' ', f);
+      emit_node(f, k, indent + 2, 0);
+    } else {
+      fputs("- ", f);
+      if (k->kind == SD_NODE_SCALAR) emit_node(f, k, indent + 2, 0);
+      else emit_node(f, k, indent + 2, 1);
+    }
+  }
+}
+
+sd_status sd_config_write_resolved(const sd_config *cfg, const char *path) {
+  sd_atomic_file af;
+  SD_TRY(sd_atomic_open(&af, path));
+  FILE *f = af.fp;
+  fprintf(f, "# Resolved config: every key after defaults and overrides. `saddle run` on this file reruns\n"
+             "# the experiment bit for bit.\n");
+  /* group the flat keys back into nested maps, sections in order of first appearance */
+  for (size_t i = 0; i < cfg->n_entries; i++) {
+    const char *di = strchr(cfg->entries[i].key, '.');
+    size_t si = di ? (size_t)(di - cfg->entries[i].key) : 0;
+    int seen = 0;
+    for (size_t j = 0; j < i && !seen; j++) {
+      const char *dj = strchr(cfg->entries[j].key, '.');
+      size_t sj = dj ? (size_t)(dj - cfg->entries[j].key) : 0;
+      seen = si == sj && strncmp(cfg->entries[i].key, cfg->entries[j].key, si) == 0;
+    }
+    if (seen) continue;
+    if (si) fprintf(f, "%.*s:\n", (int)si, cfg->entries[i].key);
+    for (size_t j = i; j < cfg->n_entries; j++) {
+      const entry *e = &cfg->entries[j];
+      const char *dj = strchr(e->key, '.');
+      size_t sj = dj ? (size_t)(dj - e->key) : 0;
+      if (sj != si || strncmp(e->key, cfg->entries[i].key, si) != 0) continue;
+      if (e->param->type == SD_T_LIST && !e->node) continue;
+      int ind = si ? 2 : 0;
+      fprintf(f, "%*s", ind, "");
+      emit_scalar(f, si ? e->key + si + 1 : e->key);
+      fputc(':', f);
+      if (e->param->type == SD_T_LIST) {
+        emit_node(f, e->node, ind + 2, 0);
+      } else {
+        fputc(' ', f);
+        emit_scalar(f, e->value ? e->value : "");
+        fputc('\n', f);
+      }
+    }
+  }
+  return sd_atomic_commit(&af);
+}

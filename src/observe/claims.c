@@ -1,0 +1,185 @@
+/* claims.c: a paper's claims as data, checked against a run's metrics and phases (see observe.h).
+ *
+ * Two kinds of claim:
+ *   - {name, phases_in_order: [a, b, c]}: each phase reached, with positive duration, in this order;
+ *   - {name, metric, at, below and/or above}: the metric's value at a point of the run, where at is
+ *     final | initial | min | max, or start:P | end:P | min:P | max:P for a phase P. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "saddle/alloc.h"
+#include "saddle/observe.h"
+
+static const char *const CLAIM_KEYS[] = {"name", "phases_in_order", "metric", "at", "below", "above", NULL};
+
+static int known_key(const char *k) {
+  for (int i = 0; CLAIM_KEYS[i]; i++)
+    if (!strcmp(CLAIM_KEYS[i], k)) return 1;
+  return 0;
+}
+
+/* Splits "end:alignment" into the point ("end") and the phase ("alignment", or "" if none). */
+static int split_at(const char *at, char *point, size_t plen, char *phase, size_t flen) {
+  const char *colon = strchr(at, ':');
+  size_t n = colon ? (size_t)(colon - at) : strlen(at);
+  if (n >= plen) return 0;
+  memcpy(point, at, n);
+  point[n] = '\0';
+  snprintf(phase, flen, "%s", colon ? colon + 1 : "");
+  if (colon) return !strcmp(point, "start") || !strcmp(point, "end") || !strcmp(point, "min") || !strcmp(point, "max");
+  return !strcmp(point, "final") || !strcmp(point, "initial") || !strcmp(point, "min") || !strcmp(point, "max");
+}
+
+static int phase_known(const sd_phase_rule *rules, size_t n, const char *name) {
+  for (size_t i = 0; i < n; i++)
+    if (!strcmp(rules[i].name, name)) return 1;
+  return 0;
+}
+
+static sd_status number(const sd_config *cfg, const sd_cfg_node *node, const char *key, double *out) {
+  char *end;
+  *out = strtod(node->value, &end);
+  if (!*node->value || *end || !isfinite(*out))
+    return sd_config_fail_node(cfg, node, key, "expected a number, got '%s'", node->value);
+  return SD_OK;
+}
+
+sd_status sd_claims_check_config(const sd_config *cfg, const sd_metrics *m, const sd_phase_rule *rules,
+                                 size_t n_rules) {
+  const sd_cfg_node *list = sd_config_list(cfg, "claims");
+  if (!list) return SD_OK;
+  for (size_t i = 0; i < list->n_kids; i++) {
+    const sd_cfg_node *c = list->kids[i];
+    if (c->kind != SD_NODE_MAP) return sd_config_fail_node(cfg, c, "claims", "each claim is a mapping");
+    for (size_t k = 0; k < c->n_kids; k++) {
+      const sd_cfg_node *kv = c->kids[k];
+      if (!known_key(kv->key))
+        return sd_config_fail_node(cfg, kv, "claims", "unknown key '%s' in a claim (expected name, phases_in_order, or metric, at, below, above)", kv->key);
+      if (strcmp(kv->key, "phases_in_order") && kv->kind != SD_NODE_SCALAR)
+        return sd_config_fail_node(cfg, kv, "claims", "'%s' must be a single value", kv->key);
+    }
+    const sd_cfg_node *name = sd_cfg_child(c, "name"), *order = sd_cfg_child(c, "phases_in_order"),
+                      *metric = sd_cfg_child(c, "metric"), *at = sd_cfg_child(c, "at"),
+                      *below = sd_cfg_child(c, "below"), *above = sd_cfg_child(c, "above");
+    if (!name) return sd_config_fail_node(cfg, c, "claims.name", "every claim needs a name");
+    if (!!order == !!metric)
+      return sd_config_fail_node(cfg, c, "claims", "claim '%s' needs exactly one of 'phases_in_order' or 'metric'", name->value);
+    if (order) {
+      if (order->kind != SD_NODE_SEQ || order->n_kids == 0)
+        return sd_config_fail_node(cfg, order, "claims.phases_in_order", "expected a non-empty list of phase names");
+      for (size_t k = 0; k < order->n_kids; k++)
+        if (order->kids[k]->kind != SD_NODE_SCALAR || !phase_known(rules, n_rules, order->kids[k]->value))
+          return sd_config_fail_node(cfg, order->kids[k], "claims.phases_in_order", "'%s' is not a phase of this run",
+                                     order->kids[k]->kind == SD_NODE_SCALAR ? order->kids[k]->value : "?");
+      continue;
+    }
+    if (sd_metrics_col(m, metric->value) < 0)
+      return sd_config_fail_node(cfg, metric, "claims.metric", "no metric '%s' in this run", metric->value);
+    if (!below && !above)
+      return sd_config_fail_node(cfg, c, "claims", "claim '%s' needs 'below' and/or 'above'", name->value);
+    double x;
+    if (below) SD_TRY(number(cfg, below, "claims.below", &x));
+    if (above) SD_TRY(number(cfg, above, "claims.above", &x));
+    char point[16], phase[128];
+    if (at && !split_at(at->value, point, sizeof point, phase, sizeof phase))
+      return sd_config_fail_node(cfg, at, "claims.at", "'%s': expected final, initial, min, max, or start:P, end:P, min:P, max:P", at->value);
+    if (at && *phase && !phase_known(rules, n_rules, phase))
+      return sd_config_fail_node(cfg, at, "claims.at", "'%s' is not a phase of this run", phase);
+  }
+  return SD_OK;
+}
+
+static const sd_phase *find_phase(const sd_phase *ph, size_t n, const char *name) {
+  for (size_t i = 0; i < n; i++)
+    if (!strcmp(ph[i].name, name)) return &ph[i];
+  return NULL;
+}
+
+sd_status sd_claims_evaluate(const sd_config *cfg, const sd_metrics *m, const sd_phase *phases, size_t n_phases,
+                             sd_claim_result **out, size_t *n) {
+  const sd_cfg_node *list = sd_config_list(cfg, "claims");
+  *out = NULL;
+  *n = 0;
+  if (!list || list->n_kids == 0) return SD_OK;
+  sd_claim_result *res = sd_calloc(list->n_kids, sizeof *res);
+  if (!res) return sd_error(SD_ERR_NOMEM, "out of memory");
+  size_t rows = sd_metrics_rows(m);
+  for (size_t i = 0; i < list->n_kids; i++) {
+    const sd_cfg_node *c = list->kids[i];
+    sd_claim_result *r = &res[i];
+    snprintf(r->name, sizeof r->name, "%s", sd_cfg_child(c, "name")->value);
+    r->value = NAN;
+    const sd_cfg_node *order = sd_cfg_child(c, "phases_in_order");
+    if (order) {
+      int ok = 1;
+      double last_t = -INFINITY;
+      size_t len = 0;
+      r->measured[0] = '\0';
+      for (size_t k = 0; k < order->n_kids; k++) {
+        const sd_phase *p = find_phase(phases, n_phases, order->kids[k]->value);
+        char part[96];
+        if (!p || !p->reached) {
+          ok = 0;
+          snprintf(part, sizeof part, "%s%s not reached", k ? ", " : "", order->kids[k]->value);
+        } else {
+          if (!(p->t_end > p->t_start) || p->t_start < last_t) ok = 0;
+          snprintf(part, sizeof part, "%s%s [%.3g, %.3g]", k ? ", " : "", p->name, p->t_start, p->t_end);
+          last_t = p->t_end;
+        }
+        if (len + strlen(part) < sizeof r->measured) {
+          strcpy(r->measured + len, part);
+          len += strlen(part);
+        }
+      }
+      len = 0;
+      for (size_t k = 0; k < order->n_kids; k++) {
+        int w = snprintf(r->condition + len, sizeof r->condition - len, "%s%s", k ? " -> " : "phases ", order->kids[k]->value);
+        if (w < 0 || (size_t)w >= sizeof r->condition - len) break;
+        len += (size_t)w;
+      }
+      r->pass = ok;
+      continue;
+    }
+    const char *metric = sd_cfg_child(c, "metric")->value;
+    const sd_cfg_node *at = sd_cfg_child(c, "at"), *below = sd_cfg_child(c, "below"), *above = sd_cfg_child(c, "above");
+    char point[16] = "final", phase[128] = "";
+    if (at) split_at(at->value, point, sizeof point, phase, sizeof phase);
+    size_t col = (size_t)sd_metrics_col(m, metric);
+    size_t lo = 0, hi = rows ? rows - 1 : 0;
+    int have = rows > 0;
+    if (*phase) {
+      const sd_phase *p = find_phase(phases, n_phases, phase);
+      have = p && p->reached;
+      if (have) lo = p->first_row, hi = p->last_row;
+    }
+    double v = NAN;
+    if (have) {
+      if (!strcmp(point, "final") || !strcmp(point, "end")) v = sd_metrics_at(m, hi, col);
+      else if (!strcmp(point, "initial") || !strcmp(point, "start")) v = sd_metrics_at(m, lo, col);
+      else {
+        int want_min = !strcmp(point, "min");
+        v = sd_metrics_at(m, lo, col);
+        for (size_t row = lo + 1; row <= hi; row++) {
+          double x = sd_metrics_at(m, row, col);
+          if (isnan(x)) { v = x; break; }
+          if (want_min ? x < v : x > v) v = x;
+        }
+      }
+    }
+    double b = below ? strtod(below->value, NULL) : INFINITY, a = above ? strtod(above->value, NULL) : -INFINITY;
+    r->value = v;
+    r->pass = have && !isnan(v) && v < b && v > a;
+    char cond[96];
+    if (below && above) snprintf(cond, sizeof cond, "in (%s, %s)", above->value, below->value);
+    else if (below) snprintf(cond, sizeof cond, "< %s", below->value);
+    else snprintf(cond, sizeof cond, "> %s", above->value);
+    snprintf(r->condition, sizeof r->condition, "%s at %s %s", metric, at ? at->value : "final", cond);
+    if (have) snprintf(r->measured, sizeof r->measured, "%.4g", v);
+    else snprintf(r->measured, sizeof r->measured, "phase %s not reached", phase);
+  }
+  *out = res;
+  *n = list->n_kids;
+  return SD_OK;
+}

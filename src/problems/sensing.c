@@ -1,0 +1,376 @@
+/* sensing.c: symmetric PSD low-rank matrix sensing trained from a small random initialization.
+ *
+ * Model (lowrank.md §0–§1, Stöger & Soltanolkotabi 2021):
+ *   truth      X⋆ = U⋆U⋆ᵀ,  U⋆ = V_X diag(√λ),  V_X = orth(n×r Gaussian),  λ = linspace(1, 1/κ, r)
+ *              (kappa_of: matrix; with kappa_of: factor, √λ = linspace(1, 1/κ, r), so κ(X⋆) = κ²)
+ *   operator   A_i = (G_i + G_iᵀ)/(2√m), G_i n×n standard Gaussian, i < m;  y_i = ⟨A_i, X⋆⟩
+ *   parameters U ∈ ℝ^{n×w}  (w = r' ≥ r, the width; w = n is the fully over-parameterized case)
+ *   loss       c‖A(UUᵀ) − y‖²  with c = loss_scale (¼ in the paper)
+ *   gradient   2c(S + Sᵀ)U,  S = A^*(res) = Σ res_i A_i,  res = A(UUᵀ) − y
+ *   init       U_0 = α·N(0,1)/√w  (entries N(0, α²/w), the spec's convention; normalize: n or none too)
+ *
+ * Shapes (row-major): A m×n² (row i = vec(A_i)), U n×w, U⋆ n×r, X⋆ and S n×n.
+ * One step reads A twice (dgemv, dgemv-transposed): memory-bound at m·n² doubles. */
+#include "problems/sensing.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#include "saddle/alloc.h"
+#include "saddle/linalg.h"
+#include "saddle/rng.h"
+
+enum { OBS_REL, OBS_TRAIN, OBS_SIGRATIO, OBS_NOISE, OBS_NOISE_PERP, OBS_ANGLE_TRUTH, OBS_ANGLE_SPEC, OBS_SIGNAL,
+       OBS_EIG, N_OBS };
+
+static const char *const OBS_NAMES[N_OBS] = {
+    "rel_error", "train_error", "signal_ratio", "noise", "noise_perp", "angle_truth", "angle_spectral", "signal", "eig"};
+
+typedef struct {
+  sd_problem base;
+  int n, r, w, m;
+  double c;           /* loss scale */
+  double *A;          /* m × n²   */
+  double *y;          /* m        */
+  double *Ustar;      /* n × r    */
+  double *Xstar;      /* n × n    */
+  double *VX;         /* n × r, orthonormal basis of col(U⋆) */
+  double *L;          /* n × r, top-r eigenvectors of sym(A^*(y)): the spectral-initialization subspace */
+  double *spec;       /* n, eigenvalues of sym(A^*(y)), descending */
+  double sigma_min_star, xstar_norm, y_norm;
+  /* step workspaces */
+  double *Z;          /* n × n */
+  double *res;        /* m     */
+  /* observation workspaces */
+  double *B;          /* r × w  V_XᵀU */
+  double *P;          /* n × w  */
+  double *T;          /* n × r  */
+  double *Lt;         /* n × r  top-r left singular vectors of U */
+  double *C;          /* r × r  */
+  sd_svd svd_B, svd_U, svd_nw, svd_nr;
+  size_t obs_len[N_OBS];
+} sensing;
+
+/* Z ← UUᵀ (full n×n), U n×w. */
+static void gram(int n, int w, const double *U, double *Z) {
+  cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, n, w, 1.0, U, w, 0.0, Z, n);
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < i; j++) Z[(size_t)i * n + j] = Z[(size_t)j * n + i];
+}
+
+/* res ← A(Z) − y. */
+static void residual(const sensing *s, const double *Z, double *res) {
+  size_t n2 = (size_t)s->n * (size_t)s->n;
+  memcpy(res, s->y, (size_t)s->m * sizeof(double));
+  cblas_dgemv(CblasRowMajor, CblasNoTrans, s->m, (int)n2, 1.0, s->A, (int)n2, Z, 1, -1.0, res, 1);
+}
+
+static double sensing_loss_grad(sd_problem *p, const double *U, double *grad) {
+  sensing *s = (sensing *)p;
+  int n = s->n;
+  gram(s->n, s->w, U, s->Z);
+  residual(s, s->Z, s->res);
+  double rn = cblas_dnrm2(s->m, s->res, 1);
+  double loss = s->c * rn * rn;
+  if (!grad) return loss;
+  /* S = A^*(res) = Aᵀres, then S + Sᵀ in place (Z is free again) */
+  size_t n2 = (size_t)n * (size_t)n;
+  double *S = s->Z;
+  cblas_dgemv(CblasRowMajor, CblasTrans, s->m, (int)n2, 1.0, s->A, (int)n2, s->res, 1, 0.0, S, 1);
+  for (int i = 0; i < n; i++) {
+    S[(size_t)i * n + i] *= 2.0;
+    for (int j = i + 1; j < n; j++) {
+      double v = S[(size_t)i * n + j] + S[(size_t)j * n + i];
+      S[(size_t)i * n + j] = S[(size_t)j * n + i] = v;
+    }
+  }
+  cblas_dsymm(CblasRowMajor, CblasLeft, CblasUpper, n, s->w, 2.0 * s->c, S, n, U, s->w, 0.0, grad, s->w);
+  return loss;
+}
+
+/* sin of the largest principal angle between col(Q1) and col(Q2), both n×r orthonormal:
+ * ‖(I − Q2Q2ᵀ)Q1‖₂. */
+static double sin_angle(sensing *s, const double *Q1, const double *Q2) {
+  int n = s->n, r = s->r;
+  cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r, r, n, 1.0, Q2, r, Q1, r, 0.0, s->C, r);
+  memcpy(s->T, Q1, (size_t)n * r * sizeof(double));
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, r, r, -1.0, Q2, r, s->C, r, 1.0, s->T, r);
+  if (sd_svd_run(&s->svd_nr, s->T) != SD_OK) return NAN;
+  double v = s->svd_nr.s[0];
+  return v > 1.0 ? 1.0 : v;
+}
+
+static double spectral_norm_nw(sensing *s, const double *P) {
+  if (sd_svd_run(&s->svd_nw, P) != SD_OK) return NAN;
+  return s->svd_nw.s[0];
+}
+
+static void sensing_observe(sd_problem *p, const double *U, double *out) {
+  sensing *s = (sensing *)p;
+  int n = s->n, r = s->r, w = s->w;
+  size_t n2 = (size_t)n * n;
+  double *o[N_OBS];
+  o[0] = out;
+  for (int i = 1; i < N_OBS; i++) o[i] = o[i - 1] + s->obs_len[i - 1];
+
+  gram(s->n, s->w, U, s->Z);
+  residual(s, s->Z, s->res);
+  *o[OBS_TRAIN] = cblas_dnrm2(s->m, s->res, 1) / s->y_norm;
+  cblas_daxpy((int)n2, -1.0, s->Xstar, 1, s->Z, 1);
+  *o[OBS_REL] = cblas_dnrm2((int)n2, s->Z, 1) / s->xstar_norm;
+
+  /* signal: singular values of V_XᵀU; W = their right singular vectors (first r rows of vt) */
+  cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r, w, n, 1.0, s->VX, r, U, w, 0.0, s->B, w);
+  int ok = sd_svd_run(&s->svd_B, s->B) == SD_OK;
+  for (int i = 0; i < r; i++) o[OBS_SIGNAL][i] = ok ? s->svd_B.s[i] : NAN;
+  *o[OBS_SIGRATIO] = ok ? s->svd_B.s[r - 1] / s->sigma_min_star : NAN;
+
+  /* noise: ‖U(I − WWᵀ)‖₂ */
+  const double *Wt = s->svd_B.vt; /* r × w, rows orthonormal */
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, r, w, 1.0, U, w, Wt, w, 0.0, s->T, r);
+  memcpy(s->P, U, (size_t)n * w * sizeof(double));
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, w, r, -1.0, s->T, r, Wt, w, 1.0, s->P, w);
+  *o[OBS_NOISE] = ok ? spectral_norm_nw(s, s->P) : NAN;
+
+  /* noise_perp: ‖(I − V_XV_Xᵀ)U‖₂, the part of U outside the truth's column space */
+  memcpy(s->P, U, (size_t)n * w * sizeof(double));
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, w, r, -1.0, s->VX, r, s->B, w, 1.0, s->P, w);
+  *o[OBS_NOISE_PERP] = spectral_norm_nw(s, s->P);
+
+  /* top-r column space of U, its angles to col(U⋆) and to the spectral subspace L; eigenvalues of UUᵀ */
+  ok = sd_svd_run(&s->svd_U, U) == SD_OK;
+  int k = s->svd_U.k;
+  for (size_t i = 0; i < s->obs_len[OBS_EIG]; i++) o[OBS_EIG][i] = ok ? s->svd_U.s[i] * s->svd_U.s[i] : NAN;
+  for (int i = 0; i < n; i++) memcpy(s->Lt + (size_t)i * r, s->svd_U.u + (size_t)i * k, (size_t)r * sizeof(double));
+  *o[OBS_ANGLE_TRUTH] = ok ? sin_angle(s, s->Lt, s->VX) : NAN;
+  *o[OBS_ANGLE_SPEC] = ok ? sin_angle(s, s->Lt, s->L) : NAN;
+}
+
+static void sensing_destroy(sd_problem *p) {
+  sensing *s = (sensing *)p;
+  if (!s) return;
+  double *bufs[] = {s->A, s->y, s->Ustar, s->Xstar, s->VX, s->L, s->spec, s->Z, s->res, s->B, s->P, s->T, s->Lt, s->C,
+                    s->base.theta0};
+  for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) sd_free(bufs[i]);
+  sd_svd_free(&s->svd_B);
+  sd_svd_free(&s->svd_U);
+  sd_svd_free(&s->svd_nw);
+  sd_svd_free(&s->svd_nr);
+  sd_free(s);
+}
+
+static const sd_problem_ops SENSING_OPS = {
+    .loss_grad = sensing_loss_grad, .observe = sensing_observe, .destroy = sensing_destroy};
+
+/* ---------------------------------------------------------------- setup: truth, operator, init */
+
+static sd_status make_truth(sensing *s, const sd_config *cfg, uint64_t seed, sd_arrays *arrays) {
+  int n = s->n, r = s->r;
+  size_t shape[2] = {(size_t)n, (size_t)r};
+  int loaded;
+  SD_TRY(sd_arrays_load_or_draw(arrays, "U_star", 2, shape, s->Ustar, &loaded));
+  if (!loaded) {
+    double kappa = sd_config_real(cfg, "problem.kappa");
+    int factor = strcmp(sd_config_str(cfg, "problem.kappa_of"), "factor") == 0;
+    sd_rng rng;
+    sd_rng_init(&rng, seed, SD_STREAM_TRUTH, 0);
+    double *g = s->T; /* n×r scratch */
+    sd_rng_normal_fill(&rng, g, (size_t)n * r, 1.0);
+    SD_TRY(sd_orth(n, r, g, s->VX));
+    for (int j = 0; j < r; j++) {
+      double lin = r == 1 ? 1.0 : 1.0 + (1.0 / kappa - 1.0) * j / (r - 1); /* linspace(1, 1/κ, r) */
+      double sq = factor ? lin : sqrt(lin);
+      for (int i = 0; i < n; i++) s->Ustar[(size_t)i * r + j] = s->VX[(size_t)i * r + j] * sq;
+    }
+  }
+  /* from the (drawn or given) U⋆: its column space and smallest singular value */
+  sd_svd svd;
+  SD_TRY(sd_svd_create(&svd, n, r, 1, 0));
+  sd_status rc = sd_svd_run(&svd, s->Ustar);
+  if (rc == SD_OK) {
+    s->sigma_min_star = svd.s[r - 1];
+    memcpy(s->VX, svd.u, (size_t)n * r * sizeof(double));
+    if (!(s->sigma_min_star > 1e-12 * svd.s[0]))
+      rc = sd_config_fail(cfg, "arrays.U_star", "U_star has rank < %d (singular values %g … %g)", r, svd.s[0],
+                          s->sigma_min_star);
+  }
+  sd_svd_free(&svd);
+  SD_TRY(rc);
+  gram(n, r, s->Ustar, s->Xstar);
+  s->xstar_norm = cblas_dnrm2(n * n, s->Xstar, 1);
+  return SD_OK;
+}
+
+static sd_status make_operator(sensing *s, uint64_t seed, sd_arrays *arrays) {
+  int n = s->n, m = s->m;
+  size_t n2 = (size_t)n * n;
+  size_t shape[3] = {(size_t)m, (size_t)n, (size_t)n};
+  int loaded;
+  SD_TRY(sd_arrays_load_or_draw(arrays, "A", 3, shape, s->A, &loaded));
+  if (!loaded) {
+    sd_rng rng;
+    sd_rng_init(&rng, seed, SD_STREAM_DATA, 0);
+    double scale = 1.0 / (2.0 * sqrt((double)m));
+    for (int i = 0; i < m; i++) {
+      double *Ai = s->A + (size_t)i * n2;
+      sd_rng_normal_fill(&rng, Ai, n2, 1.0); /* G_i */
+      for (int a = 0; a < n; a++) {
+        Ai[(size_t)a * n + a] *= 2.0 * scale;
+        for (int b = a + 1; b < n; b++) {
+          double v = (Ai[(size_t)a * n + b] + Ai[(size_t)b * n + a]) * scale;
+          Ai[(size_t)a * n + b] = Ai[(size_t)b * n + a] = v;
+        }
+      }
+    }
+  }
+  cblas_dgemv(CblasRowMajor, CblasNoTrans, m, (int)n2, 1.0, s->A, (int)n2, s->Xstar, 1, 0.0, s->y, 1); /* y = A(X⋆) */
+  s->y_norm = cblas_dnrm2(m, s->y, 1);
+  size_t yshape[1] = {(size_t)m};
+  SD_TRY(sd_arrays_register(arrays, "y", 1, yshape, s->y));
+
+  /* spectral subspace: top-r eigenvectors of sym(A^*(y)) */
+  double *M = sd_malloc(n2 * sizeof(double)), *vecs = sd_malloc(n2 * sizeof(double)), *wv = sd_malloc((size_t)n * sizeof(double));
+  sd_status rc = (M && vecs && wv) ? SD_OK : sd_error(SD_ERR_NOMEM, "out of memory");
+  if (rc == SD_OK) {
+    cblas_dgemv(CblasRowMajor, CblasTrans, m, (int)n2, 1.0, s->A, (int)n2, s->y, 1, 0.0, M, 1);
+    for (int a = 0; a < n; a++)
+      for (int b = a + 1; b < n; b++) M[(size_t)a * n + b] = M[(size_t)b * n + a] = 0.5 * (M[(size_t)a * n + b] + M[(size_t)b * n + a]);
+    rc = sd_sym_eig(n, M, wv, vecs);
+  }
+  if (rc == SD_OK) {
+    for (int j = 0; j < n; j++) s->spec[j] = wv[n - 1 - j];
+    for (int j = 0; j < s->r; j++)
+      for (int i = 0; i < n; i++) s->L[(size_t)i * s->r + j] = vecs[(size_t)(n - 1 - j) * n + i];
+    size_t sshape[1] = {(size_t)n};
+    rc = sd_arrays_register(arrays, "spectrum_Astar_y", 1, sshape, s->spec);
+  }
+  sd_free(M);
+  sd_free(vecs);
+  sd_free(wv);
+  return rc;
+}
+
+static sd_status make_init(sensing *s, const sd_config *cfg, uint64_t seed, sd_arrays *arrays) {
+  size_t shape[2] = {(size_t)s->n, (size_t)s->w};
+  int loaded;
+  SD_TRY(sd_arrays_load_or_draw(arrays, "U0", 2, shape, s->base.theta0, &loaded));
+  if (loaded) return SD_OK;
+  double alpha = sd_config_real(cfg, "init.scale");
+  const char *norm = sd_config_str(cfg, "init.normalize");
+  double denom = !strcmp(norm, "width") ? sqrt((double)s->w) : !strcmp(norm, "n") ? sqrt((double)s->n) : 1.0;
+  sd_rng rng;
+  sd_rng_init(&rng, seed, SD_STREAM_INIT, 0);
+  sd_rng_normal_fill(&rng, s->base.theta0, (size_t)s->n * s->w, alpha / denom);
+  return SD_OK;
+}
+
+static sd_status sensing_create(const sd_config *cfg, uint64_t seed, sd_arrays *arrays, sd_problem **out) {
+  *out = NULL;
+  long long n = sd_config_int(cfg, "problem.n"), r = sd_config_int(cfg, "problem.rank");
+  long long w = sd_config_int(cfg, "problem.width"), m = sd_config_int(cfg, "problem.measurements");
+  if (w == 0) w = n;
+  if (r > n) return sd_config_fail(cfg, "problem.rank", "rank %lld exceeds n = %lld", r, n);
+  if (w < r) return sd_config_fail(cfg, "problem.width", "width %lld is below the rank %lld (need r' ≥ r)", w, r);
+  double bytes = (double)m * (double)n * (double)n * 8.0;
+  if (bytes > 64.0 * (1u << 30))
+    return sd_config_fail(cfg, "problem.measurements", "the operator would need %.1f GiB (m·n² doubles)", bytes / (1u << 30));
+
+  sensing *s = sd_calloc(1, sizeof *s);
+  if (!s) return sd_error(SD_ERR_NOMEM, "out of memory");
+  s->n = (int)n, s->r = (int)r, s->w = (int)w, s->m = (int)m;
+  s->c = sd_config_real(cfg, "problem.loss_scale");
+  size_t nn = (size_t)n * n, nw = (size_t)n * w, nr = (size_t)n * r;
+  s->A = sd_malloc((size_t)m * nn * sizeof(double));
+  s->y = sd_malloc((size_t)m * sizeof(double));
+  s->res = sd_malloc((size_t)m * sizeof(double));
+  s->Ustar = sd_malloc(nr * sizeof(double));
+  s->VX = sd_malloc(nr * sizeof(double));
+  s->L = sd_malloc(nr * sizeof(double));
+  s->T = sd_malloc(nr * sizeof(double));
+  s->Lt = sd_malloc(nr * sizeof(double));
+  s->Xstar = sd_malloc(nn * sizeof(double));
+  s->Z = sd_malloc(nn * sizeof(double));
+  s->spec = sd_malloc((size_t)n * sizeof(double));
+  s->B = sd_malloc((size_t)r * w * sizeof(double));
+  s->C = sd_malloc((size_t)r * r * sizeof(double));
+  s->P = sd_malloc(nw * sizeof(double));
+  s->base.theta0 = sd_malloc(nw * sizeof(double));
+  sd_status rc = SD_OK;
+  if (!s->A || !s->y || !s->res || !s->Ustar || !s->VX || !s->L || !s->T || !s->Lt || !s->Xstar || !s->Z || !s->spec ||
+      !s->B || !s->C || !s->P || !s->base.theta0)
+    rc = sd_error(SD_ERR_NOMEM, "out of memory for the sensing problem (operator: %.1f MiB)", bytes / (1 << 20));
+  if (rc == SD_OK) rc = sd_svd_create(&s->svd_B, (int)r, (int)w, 0, 1);
+  if (rc == SD_OK) rc = sd_svd_create(&s->svd_U, (int)n, (int)w, 1, 0);
+  if (rc == SD_OK) rc = sd_svd_create(&s->svd_nw, (int)n, (int)w, 0, 0);
+  if (rc == SD_OK) rc = sd_svd_create(&s->svd_nr, (int)n, (int)r, 0, 0);
+  if (rc == SD_OK) rc = make_truth(s, cfg, seed, arrays);
+  if (rc == SD_OK) rc = make_operator(s, seed, arrays);
+  if (rc == SD_OK) rc = make_init(s, cfg, seed, arrays);
+  if (rc != SD_OK) {
+    sensing_destroy(&s->base);
+    return rc;
+  }
+  s->base.ops = &SENSING_OPS;
+  s->base.dim = nw;
+  s->base.param_name = "U";
+  s->base.param_ndim = 2;
+  s->base.param_shape[0] = (size_t)n;
+  s->base.param_shape[1] = (size_t)w;
+  s->base.n_obs = N_OBS;
+  s->base.obs_names = OBS_NAMES;
+  for (int i = 0; i < N_OBS; i++) s->obs_len[i] = 1;
+  s->obs_len[OBS_SIGNAL] = (size_t)r;
+  s->obs_len[OBS_EIG] = (size_t)((r + 1 < s->svd_U.k) ? r + 1 : s->svd_U.k);
+  s->base.obs_len = s->obs_len;
+  s->base.obs_total = 0;
+  for (int i = 0; i < N_OBS; i++) s->base.obs_total += s->obs_len[i];
+  *out = &s->base;
+  return SD_OK;
+}
+
+static const sd_param SENSING_PARAMS[] = {
+    {"n", SD_T_INT, "20", 1, 100000, NULL, "matrix size n (X⋆ is n×n)"},
+    {"rank", SD_T_INT, "2", 1, 100000, NULL, "rank r of the ground truth X⋆"},
+    {"width", SD_T_INT, "0", 0, 100000, NULL, "width r' of the factor U ∈ ℝ^{n×r'} (r' ≥ r; 0 means r' = n)"},
+    {"measurements", SD_T_INT, "150", 1, 1e9, NULL, "number of measurements m"},
+    {"operator", SD_T_ENUM, "symmetric_gaussian", SD_NO_BOUNDS, "symmetric_gaussian",
+     "measurement operator: A_i = (G_i + G_iᵀ)/(2√m), G_i standard Gaussian"},
+    {"kappa", SD_T_REAL, "2", 1, 1e300, NULL, "condition number κ of the ground truth (see kappa_of)"},
+    {"kappa_of", SD_T_ENUM, "matrix", SD_NO_BOUNDS, "matrix|factor",
+     "matrix: eigenvalues of X⋆ are linspace(1, 1/κ, r); factor: singular values of U⋆ are, so κ(X⋆) = κ²"},
+    {"loss_scale", SD_T_REAL, "0.25", 1e-300, 1e300, NULL, "c in the loss c‖A(UUᵀ) − y‖² (¼ in the paper)"},
+};
+
+static const sd_param SENSING_INIT[] = {
+    {"scheme", SD_T_ENUM, "small_random", SD_NO_BOUNDS, "small_random", "small random Gaussian initialization"},
+    {"scale", SD_T_REAL, "1e-6", 0, 1e300, NULL, "initialization scale α"},
+    {"normalize", SD_T_ENUM, "width", SD_NO_BOUNDS, "width|n|none",
+     "U_0 = α·N(0,1)/√r' (width, the paper's N(0, α²/r')), α·N(0,1)/√n (n), or α·N(0,1) (none)"},
+};
+
+static const char *const SENSING_ARRAYS[] = {"U_star", "A", "U0", NULL};
+
+/* Phase rules (saddle's measured definitions of the paper's three phases; docs/problems/sensing.md):
+ *   alignment   until UUᵀ stops being negligible: rel_error ≤ 0.99. While it holds, GD is a power method
+ *               on A^*(y) and col(U) turns to the spectral subspace L;
+ *   growth      until the weakest signal direction is within 10% of its target: signal_ratio ≥ 0.9;
+ *   refinement  the rest: local convergence. */
+static const sd_phase_rule SENSING_PHASES[] = {
+    {"alignment", "rel_error", '<', 0.99, "spectral alignment: UUᵀ negligible, col(U) turns to the top eigenspace of A^*(y)"},
+    {"growth", "signal_ratio", '>', 0.9, "saddle-avoiding growth of the signal σ_i(V_XᵀU) to its target"},
+    {"refinement", NULL, 0, 0, "local refinement: convergence to X⋆"},
+};
+
+const sd_problem_class sd_problem_sensing = {
+    .kind = "sensing",
+    .summary = "symmetric PSD low-rank matrix sensing, U ∈ ℝ^{n×r'}, loss c‖A(UUᵀ) − y‖²",
+    .params = SENSING_PARAMS,
+    .n_params = sizeof SENSING_PARAMS / sizeof SENSING_PARAMS[0],
+    .init_params = SENSING_INIT,
+    .n_init_params = sizeof SENSING_INIT / sizeof SENSING_INIT[0],
+    .arrays = SENSING_ARRAYS,
+    .phases = SENSING_PHASES,
+    .n_phases = sizeof SENSING_PHASES / sizeof SENSING_PHASES[0],
+    .create = sensing_create,
+};

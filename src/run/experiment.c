@@ -1,0 +1,446 @@
+/* experiment.c: config → problem + dynamics → step loop with observations → run directory. */
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "saddle/alloc.h"
+#include "saddle/atomicfile.h"
+#include "saddle/linalg.h"
+#include "saddle/npy.h"
+#include "saddle/run.h"
+
+#ifndef SADDLE_VERSION
+#define SADDLE_VERSION "unknown"
+#endif
+
+static volatile sig_atomic_t stop_requested = 0;
+void sd_request_stop(void) { stop_requested = 1; }
+
+/* ---------------------------------------------------------------- base schema */
+
+static char problem_choices[256], dynamics_choices[256];
+
+static sd_param BASE[] = {
+    {"experiment", SD_T_STRING, "experiment", SD_NO_BOUNDS, NULL, "name of the experiment (names the run directory)"},
+    {"description", SD_T_STRING, "", SD_NO_BOUNDS, NULL, "one line shown by `saddle list`"},
+    {"paper", SD_T_STRING, "", SD_NO_BOUNDS, NULL, "the paper this experiment reproduces"},
+    {"seed", SD_T_INT, "0", 0, 4294967295.0, NULL, "seed of every random stream (truth, data, init, minibatch)"},
+    {"problem.kind", SD_T_ENUM, NULL, SD_NO_BOUNDS, problem_choices, "the model family"},
+    {"dynamics.kind", SD_T_ENUM, "gd", SD_NO_BOUNDS, dynamics_choices, "the optimizer or flow"},
+    {"run.max_steps", SD_T_INT, "1000", 0, 1e15, NULL, "number of steps (t_max = lr · max_steps)"},
+    {"stop.loss_below", SD_T_REAL, "0", 0, 1e300, NULL, "stop with status converged once the loss is at or below this (0: never)"},
+    {"observe.schedule", SD_T_ENUM, "log", SD_NO_BOUNDS, "log|every", "observation steps: log-spaced, or every k steps"},
+    {"observe.per_decade", SD_T_INT, "20", 1, 10000, NULL, "log schedule: observations per decade of steps"},
+    {"observe.every", SD_T_INT, "1", 1, 1e15, NULL, "every schedule: observe each k-th step"},
+    {"output.max_array_mb", SD_T_REAL, "512", 0, 1e300, NULL, "arrays larger than this are not saved (they are reproducible from the seed)"},
+    {"phases", SD_T_LIST, NULL, SD_NO_BOUNDS, NULL, "phase rules: list of {name, until: 'metric < x'} (default: the problem's)"},
+    {"claims", SD_T_LIST, NULL, SD_NO_BOUNDS, NULL, "the paper's claims, checked by `saddle reproduce`"},
+};
+
+size_t sd_base_params(const sd_param **out) {
+  if (!problem_choices[0]) {
+    const sd_problem_class *const *pc;
+    const sd_dynamics_class *const *dc;
+    size_t np = sd_problem_classes(&pc), nd = sd_dynamics_classes(&dc);
+    for (size_t i = 0; i < np; i++)
+      snprintf(problem_choices + strlen(problem_choices), sizeof problem_choices - strlen(problem_choices), "%s%s",
+               i ? "|" : "", pc[i]->kind);
+    for (size_t i = 0; i < nd; i++)
+      snprintf(dynamics_choices + strlen(dynamics_choices), sizeof dynamics_choices - strlen(dynamics_choices), "%s%s",
+               i ? "|" : "", dc[i]->kind);
+  }
+  *out = BASE;
+  return sizeof BASE / sizeof BASE[0];
+}
+
+/* ---------------------------------------------------------------- experiment */
+
+struct sd_experiment {
+  sd_config *cfg;
+  const sd_problem_class *pcls;
+  const sd_dynamics_class *dcls;
+  sd_arrays *arrays;
+  sd_problem *prob;
+  sd_dynamics *dyn;
+  sd_metrics *metrics;
+  sd_schedule sched;
+  sd_phase_rule *rules;
+  size_t n_rules;
+  sd_param *array_params; /* arrays.<name> keys of this problem */
+  char **array_keys;
+  size_t n_arrays;
+  uint64_t seed;
+  long max_steps;
+  /* results */
+  char *dir;
+  const char *status;
+  long steps;
+  long diverged_at;
+  double wall;
+  sd_phase *phases;
+  sd_claim_result *claims;
+  size_t n_claims;
+  double *theta;
+  double *obs;
+};
+
+const char *sd_experiment_name(const sd_experiment *e) { return sd_config_str(e->cfg, "experiment"); }
+const char *sd_experiment_dir(const sd_experiment *e) { return e->dir; }
+const char *sd_experiment_status(const sd_experiment *e) { return e->status; }
+const sd_claim_result *sd_experiment_claims(const sd_experiment *e, size_t *n) {
+  *n = e->n_claims;
+  return e->claims;
+}
+
+void sd_experiment_free(sd_experiment **pe) {
+  sd_experiment *e = *pe;
+  if (!e) return;
+  sd_dynamics_free(&e->dyn);
+  sd_problem_free(&e->prob);
+  sd_arrays_free(&e->arrays);
+  sd_metrics_free(&e->metrics);
+  sd_schedule_free(&e->sched);
+  sd_free(e->rules);
+  for (size_t i = 0; i < e->n_arrays; i++) sd_free(e->array_keys[i]);
+  sd_free(e->array_keys);
+  sd_free(e->array_params);
+  sd_free(e->dir);
+  sd_free(e->phases);
+  sd_free(e->claims);
+  sd_free(e->theta);
+  sd_free(e->obs);
+  sd_config_free(&e->cfg);
+  sd_free(e);
+  *pe = NULL;
+}
+
+/* Finds the class named by `key` first, since its schema decides which other keys are valid. */
+static sd_status pick_kind(sd_config *cfg, const char *key, const char *def, const char *choices, const void **found,
+                           int is_problem) {
+  const char *kind = sd_config_peek(cfg, key);
+  if (!kind) kind = def;
+  if (!kind) return sd_config_fail(cfg, key, "required key is missing (one of %s)", choices);
+  *found = is_problem ? (const void *)sd_problem_class_find(kind) : (const void *)sd_dynamics_class_find(kind);
+  if (*found) return SD_OK;
+  /* resolve() reports the value with its location; only the kind key is checked here */
+  sd_status rc = sd_config_resolve(cfg);
+  return rc != SD_OK ? rc : sd_config_fail(cfg, key, "'%s' is not one of %s", kind, choices);
+}
+
+sd_status sd_experiment_prepare(const char *config_path, size_t n_overrides, char *const *overrides,
+                                sd_experiment **out) {
+  *out = NULL;
+  sd_experiment *e = sd_calloc(1, sizeof *e);
+  if (!e) return sd_error(SD_ERR_NOMEM, "out of memory");
+  e->diverged_at = -1;
+  sd_status rc = sd_config_load(config_path, &e->cfg);
+  for (size_t i = 0; rc == SD_OK && i < n_overrides; i++) rc = sd_config_override(e->cfg, overrides[i]);
+  const sd_param *base;
+  size_t n_base = sd_base_params(&base);
+  const void *pc = NULL, *dc = NULL;
+  if (rc == SD_OK) rc = sd_config_add_schema(e->cfg, "", base, n_base);
+  if (rc == SD_OK) rc = pick_kind(e->cfg, "problem.kind", NULL, problem_choices, &pc, 1);
+  if (rc == SD_OK) rc = pick_kind(e->cfg, "dynamics.kind", "gd", dynamics_choices, &dc, 0);
+  e->pcls = pc;
+  e->dcls = dc;
+  if (rc == SD_OK && e->pcls) {
+    rc = sd_config_add_schema(e->cfg, "problem.", e->pcls->params, e->pcls->n_params);
+    if (rc == SD_OK) rc = sd_config_add_schema(e->cfg, "init.", e->pcls->init_params, e->pcls->n_init_params);
+    for (const char *const *a = e->pcls->arrays; *a; a++) e->n_arrays++;
+    e->array_params = sd_calloc(e->n_arrays + 1, sizeof *e->array_params);
+    e->array_keys = sd_calloc(e->n_arrays + 1, sizeof *e->array_keys);
+    if (!e->array_params || !e->array_keys) rc = sd_error(SD_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; rc == SD_OK && i < e->n_arrays; i++) {
+      e->array_keys[i] = sd_strdup(e->pcls->arrays[i]);
+      if (!e->array_keys[i]) rc = sd_error(SD_ERR_NOMEM, "out of memory");
+      else
+        e->array_params[i] = (sd_param){e->array_keys[i], SD_T_PATH, "", SD_NO_BOUNDS, NULL,
+                                        ".npy file to use instead of drawing this array"};
+    }
+    if (rc == SD_OK) rc = sd_config_add_schema(e->cfg, "arrays.", e->array_params, e->n_arrays);
+  }
+  if (rc == SD_OK && e->dcls) rc = sd_config_add_schema(e->cfg, "dynamics.", e->dcls->params, e->dcls->n_params);
+  if (rc == SD_OK) rc = sd_config_resolve(e->cfg);
+  if (rc == SD_OK) {
+    e->seed = (uint64_t)sd_config_int(e->cfg, "seed");
+    e->max_steps = (long)sd_config_int(e->cfg, "run.max_steps");
+    rc = sd_arrays_create(e->cfg, &e->arrays);
+  }
+  if (rc == SD_OK) rc = e->pcls->create(e->cfg, e->seed, e->arrays, &e->prob);
+  if (rc == SD_OK) rc = e->dcls->create(e->cfg, e->prob, &e->dyn);
+  if (rc == SD_OK) {
+    if (!strcmp(sd_config_str(e->cfg, "observe.schedule"), "log"))
+      rc = sd_schedule_log(&e->sched, e->max_steps, (int)sd_config_int(e->cfg, "observe.per_decade"));
+    else
+      rc = sd_schedule_every(&e->sched, e->max_steps, (long)sd_config_int(e->cfg, "observe.every"));
+  }
+  if (rc == SD_OK)
+    rc = sd_metrics_create(&e->metrics, e->prob->n_obs, e->prob->obs_names, e->prob->obs_len, e->sched.n + 2);
+  if (rc == SD_OK)
+    rc = sd_phase_rules_from_config(e->cfg, e->pcls->phases, e->pcls->n_phases, e->metrics, &e->rules, &e->n_rules);
+  if (rc == SD_OK) rc = sd_claims_check_config(e->cfg, e->metrics, e->rules, e->n_rules);
+  if (rc == SD_OK) {
+    e->theta = sd_malloc(e->prob->dim * sizeof(double));
+    e->obs = sd_malloc((e->prob->obs_total + 1) * sizeof(double));
+    e->phases = sd_calloc(e->n_rules + 1, sizeof *e->phases);
+    if (!e->theta || !e->obs || !e->phases) rc = sd_error(SD_ERR_NOMEM, "out of memory");
+    else memcpy(e->theta, e->prob->theta0, e->prob->dim * sizeof(double));
+  }
+  if (rc != SD_OK) {
+    sd_experiment_free(&e);
+    return rc;
+  }
+  *out = e;
+  return SD_OK;
+}
+
+/* ---------------------------------------------------------------- run directory */
+
+static int make_dirs(const char *path) {
+  char buf[4096];
+  snprintf(buf, sizeof buf, "%s", path);
+  for (char *p = buf + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = '\0';
+    if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
+    *p = '/';
+  }
+  return 0;
+}
+
+static sd_status create_run_dir(sd_experiment *e, const char *out_dir) {
+  char path[4096];
+  if (out_dir) {
+    snprintf(path, sizeof path, "%s", out_dir);
+    if (make_dirs(path) != 0) return sd_error(SD_ERR_IO, "cannot create the parents of %s: %s", path, strerror(errno));
+    if (mkdir(path, 0777) != 0) {
+      if (errno != EEXIST) return sd_error(SD_ERR_IO, "cannot create %s: %s", path, strerror(errno));
+      char probe[4200];
+      snprintf(probe, sizeof probe, "%s/summary.json", path);
+      if (access(probe, F_OK) == 0)
+        return sd_error(SD_ERR_IO, "%s already holds a run; choose another -o directory", path);
+    }
+  } else {
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    char stamp[32];
+    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+    if (mkdir("runs", 0777) != 0 && errno != EEXIST) return sd_error(SD_ERR_IO, "cannot create runs/: %s", strerror(errno));
+    int made = 0;
+    for (int k = 1; k < 1000 && !made; k++) {
+      if (k == 1) snprintf(path, sizeof path, "runs/%s-%llu-%s", sd_experiment_name(e), (unsigned long long)e->seed, stamp);
+      else snprintf(path, sizeof path, "runs/%s-%llu-%s-%d", sd_experiment_name(e), (unsigned long long)e->seed, stamp, k);
+      if (mkdir(path, 0777) == 0) made = 1;
+      else if (errno != EEXIST) return sd_error(SD_ERR_IO, "cannot create %s: %s", path, strerror(errno));
+    }
+    if (!made) return sd_error(SD_ERR_IO, "cannot find a free run directory name under runs/");
+  }
+  e->dir = sd_strdup(path);
+  if (!e->dir) return sd_error(SD_ERR_NOMEM, "out of memory");
+  char sub[4200];
+  snprintf(sub, sizeof sub, "%s/arrays", path);
+  if (mkdir(sub, 0777) != 0 && errno != EEXIST) return sd_error(SD_ERR_IO, "cannot create %s: %s", sub, strerror(errno));
+  return SD_OK;
+}
+
+/* ---------------------------------------------------------------- summary.json */
+
+/* jansson refuses NaN and Inf (json_real returns NULL and the key silently vanishes): write null instead,
+ * and summary.json says so in its notes. */
+static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
+
+static sd_status write_summary(const sd_experiment *e, const char *skipped, const char *loaded) {
+  json_t *root = json_object();
+  if (!root) return sd_error(SD_ERR_NOMEM, "out of memory");
+  json_object_set_new(root, "experiment", json_string(sd_experiment_name(e)));
+  json_object_set_new(root, "paper", json_string(sd_config_str(e->cfg, "paper")));
+  json_object_set_new(root, "problem", json_string(e->pcls->kind));
+  json_object_set_new(root, "dynamics", json_string(e->dcls->kind));
+  json_object_set_new(root, "seed", json_integer((json_int_t)e->seed));
+  json_object_set_new(root, "status", json_string(e->status));
+  json_object_set_new(root, "steps", json_integer(e->steps));
+  json_object_set_new(root, "t", num((double)e->steps * e->dyn->dt));
+  json_object_set_new(root, "wall_seconds", num(e->wall));
+  if (e->diverged_at >= 0) json_object_set_new(root, "diverged_at_step", json_integer(e->diverged_at));
+  json_t *final = json_object();
+  size_t rows = sd_metrics_rows(e->metrics);
+  if (rows)
+    for (size_t c = 0; c < sd_metrics_cols(e->metrics); c++)
+      json_object_set_new(final, sd_metrics_name(e->metrics, c), num(sd_metrics_at(e->metrics, rows - 1, c)));
+  json_object_set_new(root, "final", final);
+  json_t *phases = json_array();
+  for (size_t i = 0; i < e->n_rules; i++) {
+    const sd_phase *p = &e->phases[i];
+    const sd_phase_rule *r = &e->rules[i];
+    json_t *o = json_object();
+    json_object_set_new(o, "name", json_string(p->name));
+    json_object_set_new(o, "reached", json_boolean(p->reached));
+    if (p->reached) {
+      json_object_set_new(o, "step_start", json_integer((json_int_t)p->step_start));
+      json_object_set_new(o, "step_end", json_integer((json_int_t)p->step_end));
+      json_object_set_new(o, "t_start", num(p->t_start));
+      json_object_set_new(o, "t_end", num(p->t_end));
+    }
+    char rule[160];
+    if (r->metric) snprintf(rule, sizeof rule, "ends when %s %s %g", r->metric, r->op == '<' ? "<=" : ">=", r->threshold);
+    else snprintf(rule, sizeof rule, "runs to the end");
+    json_object_set_new(o, "rule", json_string(rule));
+    json_object_set_new(o, "meaning", json_string(r->meaning ? r->meaning : ""));
+    json_array_append_new(phases, o);
+  }
+  json_object_set_new(root, "phases", phases);
+  json_t *claims = json_array();
+  int all = 1;
+  for (size_t i = 0; i < e->n_claims; i++) {
+    const sd_claim_result *c = &e->claims[i];
+    json_t *o = json_object();
+    json_object_set_new(o, "name", json_string(c->name));
+    json_object_set_new(o, "condition", json_string(c->condition));
+    json_object_set_new(o, "measured", json_string(c->measured));
+    json_object_set_new(o, "value", num(c->value));
+    json_object_set_new(o, "pass", json_boolean(c->pass));
+    json_array_append_new(claims, o);
+    all &= c->pass;
+  }
+  json_object_set_new(root, "claims", claims);
+  json_object_set_new(root, "claims_pass", e->n_claims ? json_boolean(all) : json_null());
+  json_t *arr = json_object();
+  json_object_set_new(arr, "loaded_from_files", json_string(loaded ? loaded : ""));
+  json_object_set_new(arr, "not_saved_too_large", json_string(skipped ? skipped : ""));
+  json_object_set_new(root, "arrays", arr);
+  json_t *ver = json_object();
+  char *vs = sd_strdup(sd_versions());
+  for (char *line = vs ? strtok(vs, "\n") : NULL; line; line = strtok(NULL, "\n")) {
+    char *sp = strchr(line, ' ');
+    if (!sp) continue;
+    *sp = '\0';
+    json_object_set_new(ver, line, json_string(sp + 1));
+  }
+  sd_free(vs);
+  json_object_set_new(root, "versions", ver);
+  json_t *notes = json_array();
+  json_array_append_new(notes, json_string("null stands for NaN or Inf, which JSON cannot hold; metrics.csv has the values"));
+  json_object_set_new(root, "notes", notes);
+
+  char path[4200];
+  snprintf(path, sizeof path, "%s/summary.json", e->dir);
+  sd_atomic_file af;
+  sd_status rc = sd_atomic_open(&af, path);
+  if (rc == SD_OK) {
+    if (json_dumpf(root, af.fp, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17)) != 0) {
+      sd_atomic_abort(&af);
+      rc = sd_error(SD_ERR_IO, "cannot write %s", path);
+    } else {
+      fputc('\n', af.fp);
+      rc = sd_atomic_commit(&af);
+    }
+  }
+  json_decref(root);
+  return rc;
+}
+
+/* ---------------------------------------------------------------- the loop */
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static sd_status observe_row(sd_experiment *e, long step, double loss_known, int have_loss) {
+  sd_problem *p = e->prob;
+  double loss = have_loss ? loss_known : p->ops->loss_grad(p, e->theta, NULL);
+  p->ops->observe(p, e->theta, e->obs);
+  return sd_metrics_add(e->metrics, (double)step, (double)step * e->dyn->dt, loss, e->obs);
+}
+
+static void progress(const sd_experiment *e, long step, double loss, double t0, double *last, int force) {
+  double t = now_s();
+  if (!force && t - *last < 0.2) return;
+  *last = t;
+  double el = t - t0;
+  double eta = step > 0 ? el * (double)(e->max_steps - step) / (double)step : 0.0;
+  fprintf(stderr, "\r%s: step %ld/%ld  t=%.4g  loss=%.4e  elapsed %.1fs  ETA %.1fs   ", sd_experiment_name(e), step,
+          e->max_steps, (double)step * e->dyn->dt, loss, el, eta);
+  if (force) fputc('\n', stderr);
+}
+
+sd_status sd_experiment_run(sd_experiment *e, const sd_run_options *opt) {
+  SD_TRY(create_run_dir(e, opt ? opt->out_dir : NULL));
+  char path[4200];
+  snprintf(path, sizeof path, "%s/config.resolved.yaml", e->dir);
+  SD_TRY(sd_config_write_resolved(e->cfg, path));
+  e->status = "running";
+  SD_TRY(write_summary(e, NULL, NULL));
+  snprintf(path, sizeof path, "%s/metrics.csv", e->dir);
+  SD_TRY(sd_metrics_open_csv(e->metrics, path));
+
+  sd_problem *p = e->prob;
+  double stop_loss = sd_config_real(e->cfg, "stop.loss_below");
+  int show = opt && opt->progress;
+  stop_requested = 0;
+  double t0 = now_s(), last_print = 0.0;
+  long k = 0;
+  int converged = 0;
+  double loss = NAN;
+  sd_status rc = SD_OK;
+  for (;;) {
+    int due = sd_schedule_due(&e->sched, k);
+    int last = k >= e->max_steps || converged || stop_requested;
+    if (due || last) {
+      rc = observe_row(e, k, 0.0, 0);
+      if (rc != SD_OK) break;
+    }
+    if (last) {
+      e->status = converged ? "converged" : stop_requested ? "interrupted" : "max_steps";
+      break;
+    }
+    rc = e->dyn->ops->step(e->dyn, p, e->theta, &loss);
+    if (rc != SD_OK) break;
+    if (!isfinite(loss) || !sd_all_finite(p->dim, e->theta)) {
+      /* the loss at step k was computed before the update; the update made θ_{k+1} non-finite */
+      e->diverged_at = isfinite(loss) ? k + 1 : k;
+      e->status = "diverged";
+      k = e->diverged_at;
+      rc = observe_row(e, k, isfinite(loss) ? NAN : loss, 1);
+      break;
+    }
+    if (stop_loss > 0 && loss <= stop_loss) converged = 1;
+    k++;
+    if (show) progress(e, k, loss, t0, &last_print, 0);
+  }
+  e->steps = k;
+  e->wall = now_s() - t0;
+  if (show) progress(e, k, sd_metrics_rows(e->metrics) ? sd_metrics_at(e->metrics, sd_metrics_rows(e->metrics) - 1, 2) : loss, t0, &last_print, 1);
+  if (rc != SD_OK) {
+    e->status = "error";
+    return rc;
+  }
+  SD_TRY(sd_metrics_commit_csv(e->metrics));
+
+  sd_phases_detect(e->metrics, e->rules, e->n_rules, e->phases);
+  SD_TRY(sd_claims_evaluate(e->cfg, e->metrics, e->phases, e->n_rules, &e->claims, &e->n_claims));
+
+  snprintf(path, sizeof path, "%s/arrays", e->dir);
+  char *skipped = NULL, *loaded = sd_arrays_loaded_names(e->arrays);
+  double max_mb = sd_config_real(e->cfg, "output.max_array_mb");
+  size_t max_bytes = max_mb * 1048576.0 >= 1.8e19 ? (size_t)-1 : (size_t)(max_mb * 1048576.0);
+  rc = sd_arrays_save(e->arrays, path, max_bytes, &skipped);
+  if (rc == SD_OK) {
+    char fpath[4300];
+    snprintf(fpath, sizeof fpath, "%s/arrays/%s_final.npy", e->dir, p->param_name);
+    rc = sd_npy_write(fpath, e->theta, p->param_ndim, p->param_shape);
+  }
+  if (rc == SD_OK) rc = write_summary(e, skipped, loaded);
+  sd_free(skipped);
+  sd_free(loaded);
+  return rc;
+}

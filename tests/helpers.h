@@ -1,0 +1,19 @@
+/* helpers.h: shared bits of the Criterion suite. */
+#ifndef SADDLE_TEST_HELPERS_H
+#define SADDLE_TEST_HELPERS_H
+
+#include <stddef.h>
+#include "saddle/run.h"
+
+/* Builds a problem from YAML text (defaults for unlisted keys). Asserts on failure. */
+sd_problem *th_problem(const char *yaml, sd_config **cfg_out, sd_arrays **arrays_out);
+/* Relative error of the gradient against central differences, max over coordinates scaled by ‖g‖∞. */
+double th_gradcheck(sd_problem *p, const double *theta, double h);
+/* Runs a shell command, returns its exit status; output goes to out (if not NULL, up to len bytes). */
+int th_sh(const char *cmd, char *out, size_t len);
+/* A fresh empty directory under /tmp, caller frees. */
+char *th_tmpdir(void);
+/* Reads a whole file (caller frees) or NULL. */
+char *th_slurp(const char *path, size_t *len);
+
+#endif

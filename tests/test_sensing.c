@@ -1,0 +1,86 @@
+/* test_sensing.c: the sensing problem's gradient, operator normalization and observables. */
+#include <cblas.h>
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers.h"
+#include "saddle/alloc.h"
+#include "saddle/npy.h"
+
+static const char *SMALL =
+    "problem: {kind: sensing, n: 7, rank: 2, width: 5, measurements: 40, kappa: 3}\n"
+    "init: {scale: 0.7}\n"
+    "seed: 11\n";
+
+Test(sensing, gradient_matches_central_differences) {
+  sd_config *cfg;
+  sd_arrays *arr;
+  sd_problem *p = th_problem(SMALL, &cfg, &arr);
+  /* at the (not small) initialization and at a random point: both away from stationary points */
+  double err = th_gradcheck(p, p->theta0, 1e-6);
+  cr_assert_lt(err, 1e-6, "relative gradient error %g at U0", err);
+  double *x = malloc(p->dim * sizeof *x);
+  for (size_t i = 0; i < p->dim; i++) x[i] = sin(1.0 + 3.0 * (double)i);
+  err = th_gradcheck(p, x, 1e-6);
+  cr_assert_lt(err, 1e-6, "relative gradient error %g at a random point", err);
+  free(x);
+  sd_problem_free(&p);
+  sd_arrays_free(&arr);
+  sd_config_free(&cfg);
+}
+
+Test(sensing, gradient_with_other_loss_scale_and_full_width) {
+  sd_config *cfg;
+  sd_arrays *arr;
+  sd_problem *p = th_problem(
+      "problem: {kind: sensing, n: 6, rank: 3, width: 0, measurements: 30, loss_scale: 0.5, kappa: 4, kappa_of: factor}\n"
+      "init: {scale: 1.0, normalize: n}\nseed: 2\n",
+      &cfg, &arr);
+  cr_assert_eq(p->dim, 36u); /* width 0 means r' = n */
+  double err = th_gradcheck(p, p->theta0, 1e-6);
+  cr_assert_lt(err, 1e-6, "relative gradient error %g", err);
+  sd_problem_free(&p);
+  sd_arrays_free(&arr);
+  sd_config_free(&cfg);
+}
+
+Test(sensing, loss_is_zero_at_the_truth_and_observables_are_exact_there) {
+  sd_config *cfg;
+  sd_arrays *arr;
+  /* width = rank, so U = U⋆ is a valid parameter */
+  sd_problem *p = th_problem("problem: {kind: sensing, n: 8, rank: 2, width: 2, measurements: 50}\n", &cfg, &arr);
+  char path[] = "/tmp/saddle-sensing-XXXXXX";
+  cr_assert_not_null(mkdtemp(path));
+  char *skipped = NULL;
+  cr_assert_eq(sd_arrays_save(arr, path, (size_t)-1, &skipped), SD_OK);
+  sd_array ustar;
+  char f[256];
+  snprintf(f, sizeof f, "%s/U_star.npy", path);
+  cr_assert_eq(sd_npy_read(f, &ustar), SD_OK);
+  cr_assert_eq(ustar.ndim, 2);
+  cr_assert_eq(ustar.shape[0], 8u);
+  double loss = p->ops->loss_grad(p, ustar.data, NULL);
+  cr_assert_lt(loss, 1e-28, "loss at the truth %g", loss);
+  double *obs = malloc(p->obs_total * sizeof *obs);
+  p->ops->observe(p, ustar.data, obs);
+  /* rel_error, train_error, signal_ratio, noise, noise_perp, angle_truth, angle_spectral, signal[2], eig[2] */
+  cr_assert_lt(obs[0], 1e-14);
+  cr_assert_lt(obs[1], 1e-14);
+  cr_assert_float_eq(obs[2], 1.0, 1e-12);
+  cr_assert_lt(fabs(obs[3]), 1e-12);
+  cr_assert_lt(fabs(obs[4]), 1e-12);
+  cr_assert_lt(obs[5], 1e-7); /* sin of an angle ~ sqrt(rounding) */
+  /* default kappa 2 (of the matrix): eigenvalues of X⋆ are 1 and 0.5, the squares of the signal values */
+  cr_assert_float_eq(obs[7] * obs[7], 1.0, 1e-12);
+  cr_assert_float_eq(obs[8] * obs[8], 0.5, 1e-12);
+  cr_assert_float_eq(obs[9], 1.0, 1e-12);
+  cr_assert_float_eq(obs[10], 0.5, 1e-12);
+  free(obs);
+  sd_array_free(&ustar);
+  free(skipped);
+  sd_problem_free(&p);
+  sd_arrays_free(&arr);
+  sd_config_free(&cfg);
+}
