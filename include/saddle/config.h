@@ -30,7 +30,8 @@ struct sd_cfg_node {
   char *key;           /* key in the parent map (NULL in sequences and at the root) */
   char *value;         /* scalar text (NULL unless SCALAR) */
   const char *file;    /* source name; owned by the config */
-  int line, col;       /* 1-based; 0 for the command line */
+  int line, col;       /* of the value; 1-based; 0 for the command line */
+  int key_line, key_col; /* of the key in its parent map */
   sd_cfg_node **kids;
   size_t n_kids;
 };

@@ -149,6 +149,7 @@ static sd_status place(builder *b, sd_cfg_node *n) {
     sd_cfg_node *m = (sd_cfg_node *)sd_cfg_child(parent, p);
     if (!m) {
       m = node_new(SD_NODE_MAP, b->cfg->name, b->key_line, b->key_col);
+      if (m) m->key_line = b->key_line, m->key_col = b->key_col;
       if (!m || !(m->key = sd_strdup(p)) || node_add(parent, m) != 0) {
         node_free(m);
         sd_free(key);
@@ -173,6 +174,8 @@ static sd_status place(builder *b, sd_cfg_node *n) {
     return rc;
   }
   n->key = sd_strdup(p);
+  n->key_line = b->key_line;
+  n->key_col = b->key_col;
   sd_free(key);
   if (!n->key || node_add(parent, n) != 0) goto nomem;
   return SD_OK;
@@ -404,6 +407,13 @@ static const char *where(const sd_config *cfg, const sd_cfg_node *n, char *buf, 
   return buf;
 }
 
+/* Location of a node's key (for "unknown key" complaints). */
+static const char *where_key(const sd_config *cfg, const sd_cfg_node *n, char *buf, size_t len) {
+  if (n->line == 0 || n->key_line == 0) return where(cfg, n, buf, len);
+  snprintf(buf, len, "%s:%d:%d", n->file, n->key_line, n->key_col);
+  return buf;
+}
+
 static entry *find_entry(const sd_config *cfg, const char *key) {
   for (size_t i = 0; i < cfg->n_entries; i++)
     if (strcmp(cfg->entries[i].key, key) == 0) return &cfg->entries[i];
@@ -497,6 +507,10 @@ static sd_status check_known(sd_config *cfg, const sd_cfg_node *n, char *path, s
     if (k->kind == SD_NODE_MAP && !e) {
       SD_TRY(check_known(cfg, k, path, plen));
     } else if (!e) {
+      for (size_t j = 0; j < cfg->n_entries; j++)
+        if (!strncmp(cfg->entries[j].key, path, plen) && cfg->entries[j].key[plen] == '.')
+          return sd_error(SD_ERR_CONFIG, "%s: %s: is a section; expected a mapping of its keys (e.g. %s: ...)",
+                          where_key(cfg, k, buf, sizeof buf), path, cfg->entries[j].key);
       const char *best = NULL;
       size_t bd = (size_t)-1;
       for (size_t j = 0; j < cfg->n_entries; j++) {
@@ -512,9 +526,9 @@ static sd_status check_known(sd_config *cfg, const sd_cfg_node *n, char *path, s
       }
       size_t lim = strlen(path) / 3 > 2 ? strlen(path) / 3 : 2;
       if (best && bd <= lim)
-        return sd_error(SD_ERR_CONFIG, "%s: %s: unknown key (did you mean '%s'?)", where(cfg, k, buf, sizeof buf), path, best);
+        return sd_error(SD_ERR_CONFIG, "%s: %s: unknown key (did you mean '%s'?)", where_key(cfg, k, buf, sizeof buf), path, best);
       return sd_error(SD_ERR_CONFIG, "%s: %s: unknown key (see `saddle run --help` for the keys of this problem)",
-                      where(cfg, k, buf, sizeof buf), path);
+                      where_key(cfg, k, buf, sizeof buf), path);
     } else if (e->param->type == SD_T_LIST) {
       if (k->kind != SD_NODE_SEQ)
         return sd_error(SD_ERR_CONFIG, "%s: %s: expected a list", where(cfg, k, buf, sizeof buf), path);
@@ -627,9 +641,10 @@ static sd_status vfail(const sd_config *cfg, const sd_cfg_node *n, const char *k
 
 sd_status sd_config_fail(const sd_config *cfg, const char *key, const char *fmt, ...) {
   const entry *e = find_entry(cfg, key);
+  const sd_cfg_node *n = e ? e->node : node_at(cfg->root, key, 0, NULL); /* before resolve: from the tree */
   va_list ap;
   va_start(ap, fmt);
-  sd_status rc = vfail(cfg, e ? e->node : NULL, key, fmt, ap);
+  sd_status rc = vfail(cfg, n, key, fmt, ap);
   va_end(ap);
   return rc;
 }

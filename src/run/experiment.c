@@ -108,7 +108,7 @@ void sd_experiment_free(sd_experiment **pe) {
   sd_metrics_free(&e->metrics);
   sd_schedule_free(&e->sched);
   sd_free(e->rules);
-  for (size_t i = 0; i < e->n_arrays; i++) sd_free(e->array_keys[i]);
+  for (size_t i = 0; e->array_keys && i < e->n_arrays; i++) sd_free(e->array_keys[i]);
   sd_free(e->array_keys);
   sd_free(e->array_params);
   sd_free(e->dir);
@@ -129,9 +129,7 @@ static sd_status pick_kind(sd_config *cfg, const char *key, const char *def, con
   if (!kind) return sd_config_fail(cfg, key, "required key is missing (one of %s)", choices);
   *found = is_problem ? (const void *)sd_problem_class_find(kind) : (const void *)sd_dynamics_class_find(kind);
   if (*found) return SD_OK;
-  /* resolve() reports the value with its location; only the kind key is checked here */
-  sd_status rc = sd_config_resolve(cfg);
-  return rc != SD_OK ? rc : sd_config_fail(cfg, key, "'%s' is not one of %s", kind, choices);
+  return sd_config_fail(cfg, key, "'%s' is not one of %s", kind, choices);
 }
 
 sd_status sd_experiment_prepare(const char *config_path, size_t n_overrides, char *const *overrides,

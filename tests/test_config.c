@@ -1,0 +1,179 @@
+/* test_config.c: bad input gets a clear error naming file, line and key, exit status 2, and no run
+ * directory; good input resolves with defaults and overrides. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "helpers.h"
+#include "saddle/npy.h"
+
+static const char *GOOD =
+    "experiment: cfgtest\n"
+    "problem:\n"
+    "  kind: sensing\n"
+    "  n: 6\n"
+    "  rank: 2\n"
+    "  measurements: 30\n"
+    "dynamics:\n"
+    "  lr: 0.1\n"
+    "run:\n"
+    "  max_steps: 10\n";
+
+/* Writes yaml to DIR/cfg.yaml, runs `saddle run cfg.yaml ARGS` inside DIR, returns the exit status and
+ * the combined output; asserts that no run directory was created. */
+static int run_cfg(const char *yaml, const char *args, char *out, size_t len) {
+  char *dir = th_tmpdir();
+  char path[512], cmd[2048];
+  snprintf(path, sizeof path, "%s/cfg.yaml", dir);
+  FILE *f = fopen(path, "w");
+  fputs(yaml, f);
+  fclose(f);
+  if (strstr(args, "BAD_SHAPE")) {
+    size_t shape[2] = {3, 3};
+    double z[9] = {0};
+    snprintf(path, sizeof path, "%s/bad.npy", dir);
+    sd_npy_write(path, z, 2, shape);
+  }
+  snprintf(cmd, sizeof cmd, "cd %s && OPENBLAS_NUM_THREADS=1 %s run cfg.yaml %s -q 2>&1", dir, SADDLE_BINARY,
+           strstr(args, "BAD_SHAPE") ? "" : args);
+  int rc = th_sh(cmd, out, len);
+  snprintf(path, sizeof path, "%s/runs", dir);
+  struct stat st;
+  cr_assert_neq(stat(path, &st), 0, "a run directory was created for bad input:\n%s", out);
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  th_sh(cmd, NULL, 0);
+  free(dir);
+  return rc;
+}
+
+/* Replaces the first occurrence of `from` in GOOD by `to`. */
+static char *good_with(const char *from, const char *to) {
+  static char buf[4096];
+  const char *p = strstr(GOOD, from);
+  cr_assert_not_null(p, "fixture has no '%s'", from);
+  snprintf(buf, sizeof buf, "%.*s%s%s", (int)(p - GOOD), GOOD, to, p + strlen(from));
+  return buf;
+}
+
+static void expect_error(const char *yaml, const char *args, const char *where, const char *key, const char *what) {
+  char out[4096];
+  int rc = run_cfg(yaml, args, out, sizeof out);
+  cr_assert_eq(rc, 2, "exit status %d, output:\n%s", rc, out);
+  cr_assert(strstr(out, where), "message does not name the place '%s':\n%s", where, out);
+  cr_assert(strstr(out, key), "message does not name the key '%s':\n%s", key, out);
+  cr_assert(strstr(out, what), "message does not say '%s':\n%s", what, out);
+}
+
+Test(config, good_config_runs) {
+  char *dir = th_tmpdir();
+  char path[512], cmd[2048], out[4096];
+  snprintf(path, sizeof path, "%s/cfg.yaml", dir);
+  FILE *f = fopen(path, "w");
+  fputs(GOOD, f);
+  fclose(f);
+  snprintf(cmd, sizeof cmd, "cd %s && %s run cfg.yaml -o out seed=4 init.scale=0.5 -q 2>&1", dir, SADDLE_BINARY);
+  cr_assert_eq(th_sh(cmd, out, sizeof out), 0, "%s", out);
+  snprintf(path, sizeof path, "%s/out/config.resolved.yaml", dir);
+  char *res = th_slurp(path, NULL);
+  cr_assert_not_null(res);
+  /* overrides applied, defaults filled in */
+  cr_assert(strstr(res, "seed: 4\n"), "%s", res);
+  cr_assert(strstr(res, "  scale: 0.5\n"), "%s", res);
+  cr_assert(strstr(res, "  width: 0\n"), "%s", res);
+  cr_assert(strstr(res, "  kappa_of: matrix\n"), "%s", res);
+  free(res);
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  th_sh(cmd, NULL, 0);
+  free(dir);
+}
+
+Test(config, unknown_key_suggests_the_nearest) {
+  expect_error(good_with("  rank: 2\n", "  rnak: 2\n"), "", "cfg.yaml:5:3", "problem.rnak", "did you mean 'problem.rank'");
+}
+
+Test(config, unknown_top_level_key) {
+  expect_error(good_with("run:\n", "seeed: 3\nrun:\n"), "", "cfg.yaml:9:1", "seeed", "did you mean 'seed'");
+}
+
+Test(config, integer_expected) {
+  expect_error(good_with("  n: 6\n", "  n: six\n"), "", "cfg.yaml:4:6", "problem.n", "expected an integer");
+}
+
+Test(config, real_expected) {
+  expect_error(good_with("  lr: 0.1\n", "  lr: fast\n"), "", "cfg.yaml:8:7", "dynamics.lr", "expected a finite real number");
+}
+
+Test(config, value_out_of_range) {
+  expect_error(good_with("  max_steps: 10\n", "  max_steps: -5\n"), "", "cfg.yaml:10:14", "run.max_steps", "out of range");
+}
+
+Test(config, choice_not_allowed) {
+  expect_error(good_with("dynamics:\n", "init:\n  normalize: sqrt\ndynamics:\n"), "", "cfg.yaml:8:14", "init.normalize",
+               "not one of width|n|none");
+}
+
+Test(config, unknown_problem_kind) {
+  expect_error(good_with("  kind: sensing\n", "  kind: sensng\n"), "", "cfg.yaml:3:9", "problem.kind", "not one of");
+}
+
+Test(config, missing_problem_kind) {
+  expect_error(good_with("  kind: sensing\n", ""), "", "cfg.yaml", "problem.kind", "required key is missing");
+}
+
+Test(config, section_given_a_value) {
+  expect_error(good_with("run:\n  max_steps: 10\n", "run: 10\n"), "", "cfg.yaml:9:1", "run", "is a section");
+}
+
+Test(config, duplicate_key) {
+  expect_error(good_with("  rank: 2\n", "  rank: 2\n  rank: 3\n"), "", "cfg.yaml:6:3", "rank", "duplicate key");
+}
+
+Test(config, yaml_syntax_error_names_the_line) {
+  expect_error(good_with("  rank: 2\n", "  rank: [2\n"), "", "cfg.yaml:", "", "YAML syntax error");
+}
+
+Test(config, override_unknown_key) {
+  expect_error(GOOD, "problem.wdth=3", "command line", "problem.wdth", "did you mean 'problem.width'");
+}
+
+Test(config, override_bad_value) {
+  expect_error(GOOD, "seed=-1", "command line", "seed", "out of range");
+}
+
+Test(config, override_malformed) {
+  expect_error(GOOD, "=3", "command line", "=3", "expected key.path=value");
+}
+
+Test(config, keys_that_do_not_fit_together) {
+  expect_error(good_with("  rank: 2\n", "  rank: 2\n  width: 1\n"), "", "cfg.yaml:6:10", "problem.width", "below the rank");
+}
+
+Test(config, array_file_missing) {
+  expect_error(good_with("run:\n", "arrays:\n  U0: nothing.npy\nrun:\n"), "", "cfg.yaml:10:7", "arrays.U0", "cannot open");
+}
+
+Test(config, array_file_with_the_wrong_shape) {
+  expect_error(good_with("run:\n", "arrays:\n  U0: bad.npy\nrun:\n"), "BAD_SHAPE", "cfg.yaml:10:7", "arrays.U0",
+               "has shape (3, 3), but this problem needs (6, 6)");
+}
+
+Test(config, claim_on_an_unknown_metric) {
+  expect_error(good_with("run:\n", "claims:\n  - name: x\n    metric: rel_eror\n    below: 1\nrun:\n"), "",
+               "cfg.yaml:11:13", "claims.metric", "no metric 'rel_eror'");
+}
+
+Test(config, phase_rule_that_does_not_parse) {
+  expect_error(good_with("run:\n", "phases:\n  - name: a\n    until: rel_error about 3\n  - name: b\nrun:\n"), "",
+               "cfg.yaml:11:12", "phases.until", "expected 'metric < number'");
+}
+
+Test(config, missing_config_file) {
+  char out[1024];
+  char cmd[1024];
+  snprintf(cmd, sizeof cmd, "%s run /nonexistent/cfg.yaml -q 2>&1", SADDLE_BINARY);
+  cr_assert_eq(th_sh(cmd, out, sizeof out), 2, "%s", out);
+  cr_assert(strstr(out, "/nonexistent/cfg.yaml: cannot open config"), "%s", out);
+}
