@@ -1,0 +1,275 @@
+#!/usr/bin/python3
+"""sensing_gd.py: an independent NumPy reference for saddle's `sensing` problem under gradient descent.
+
+Written from the mathematics, not from saddle's C code (only NumPy and the standard library):
+
+  truth      X* = U* U*^T                                  U* : n x r
+  operator   A(X)_i = <A_i, X> = sum_{jk} (A_i)_{jk} X_{jk}  A_i : n x n, any (not necessarily symmetric)
+  data       y = A(X*)
+  loss       L(U) = c * ||A(U U^T) - y||^2                 U : n x r'
+  gradient   res = A(U U^T) - y;   d<A_i, U U^T>/dU = (A_i + A_i^T) U, hence
+             grad L(U) = 2c * sum_i res_i (A_i + A_i^T) U
+  GD         U_{k+1} = U_k - lr * grad L(U_k)
+
+Check mode (default):
+
+    sensing_gd.py RUN_DIR [--lr LR] [--loss-scale C] [--steps K] [--inputs DIR] [--rtol TOL]
+
+reads RUN_DIR/arrays/{A,U_star,U0}.npy (or, with --inputs, the original files in DIR, and then also requires
+RUN_DIR/arrays to hold bit-identical copies), RUN_DIR/metrics.csv and RUN_DIR/arrays/U_final.npy. lr, c and
+the number of steps come from the flags; a flag not given is read from RUN_DIR/config.resolved.yaml
+(dynamics.lr, problem.loss_scale) and RUN_DIR/summary.json (steps) with simple line parsing, no YAML library.
+It replays GD and, at every step listed in metrics.csv, compares loss, rel_error = ||UU^T - X*||_F/||X*||_F and
+train_error = ||res||/||y|| with saddle's values; then U_final against the replayed final U (relative Frobenius
+difference) and saddle's y.npy, if present, against y. Relative difference: |a - b| / max(|a|, |b|).
+Exit 0 iff every maximum is <= rtol, 1 if one is not, 2 on bad input or usage.
+
+Input mode:
+
+    sensing_gd.py --make-inputs DIR --n N --m M --r R --width W --seed S [--init-scale ALPHA]
+
+writes DIR/A.npy (m x n x n, entries N(0, 1/m), deliberately NOT symmetrized), DIR/U_star.npy (n x r, entries
+N(0, 1/n)) and DIR/U0.npy (n x W, entries N(0, ALPHA^2/W), ALPHA = 1e-3 by default) with NumPy's PCG64
+generator, so that saddle can be run on data it did not draw:
+    saddle run ... arrays.A=DIR/A.npy arrays.U_star=DIR/U_star.npy arrays.U0=DIR/U0.npy
+"""
+
+import argparse
+import csv
+import json
+import os
+import sys
+
+EXIT_OK, EXIT_MISMATCH, EXIT_INPUT = 0, 1, 2
+
+try:
+    import numpy as np
+except ImportError as err:  # exit 2, never 1: a missing NumPy must not pass for a detected mismatch
+    print(f"error: {err} (this reference needs NumPy, e.g. Debian's python3-numpy for /usr/bin/python3)", file=sys.stderr)
+    sys.exit(EXIT_INPUT)
+
+
+class InputError(Exception):
+    pass
+
+
+# ------------------------------------------------------------------------------------------ the mathematics
+
+def measure(A, X):
+    """A(X)_i = <A_i, X> (Frobenius inner product), A: m x n x n."""
+    return np.einsum("ijk,jk->i", A, X)
+
+
+def adjoint(A, v):
+    """A^*(v) = sum_i v_i A_i."""
+    return np.einsum("i,ijk->jk", v, A)
+
+
+class Sensing:
+    def __init__(self, A, Ustar, c):
+        self.A, self.c = A, c
+        self.Xstar = Ustar @ Ustar.T
+        self.xstar_norm = np.linalg.norm(self.Xstar)
+        self.y = measure(A, self.Xstar)
+        self.y_norm = np.linalg.norm(self.y)
+
+    def residual(self, U):
+        return measure(self.A, U @ U.T) - self.y
+
+    def loss(self, U):
+        res = self.residual(U)
+        return self.c * float(res @ res)
+
+    def grad(self, U):
+        S = adjoint(self.A, self.residual(U))
+        return 2.0 * self.c * (S + S.T) @ U
+
+    def observe(self, U):
+        res = self.residual(U)
+        return {
+            "loss": self.c * float(res @ res),
+            "rel_error": np.linalg.norm(U @ U.T - self.Xstar) / self.xstar_norm,
+            "train_error": np.linalg.norm(res) / self.y_norm,
+        }
+
+
+# ------------------------------------------------------------------------------------------ input helpers
+
+def load_npy(path, ndim):
+    if not os.path.isfile(path):
+        raise InputError(f"missing {path}")
+    a = np.load(path, allow_pickle=False)
+    if a.dtype != np.float64 or a.ndim != ndim:
+        raise InputError(f"{path}: expected a float64 array with {ndim} dimensions, got {a.dtype} with shape {a.shape}")
+    return a
+
+
+def config_value(path, dotted):
+    """The scalar at `section.key` in a block-style YAML file, by line parsing (top-level section line
+    `section:` followed by indented `key: value` lines). Enough for saddle's config.resolved.yaml."""
+    section, key = dotted.split(".", 1)
+    inside = False
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            body = line.split("#", 1)[0].rstrip()
+            if not body.strip():
+                continue
+            if not line[0].isspace():
+                inside = body == section + ":"
+                continue
+            if inside:
+                k, sep, v = body.strip().partition(":")
+                if sep and k == key and v.strip():
+                    return v.strip().strip('"')
+    raise InputError(f"{path}: no {dotted}")
+
+
+def rel_diff(a, b):
+    a, b = float(a), float(b)
+    if a == b:
+        return 0.0
+    if not (np.isfinite(a) and np.isfinite(b)):
+        return float("inf")
+    return abs(a - b) / max(abs(a), abs(b))
+
+
+# ------------------------------------------------------------------------------------------ modes
+
+def make_inputs(args):
+    for flag in ("n", "m", "r", "width", "seed"):
+        if getattr(args, flag) is None:
+            raise InputError(f"--make-inputs needs --{flag}")
+    n, m, r, w = args.n, args.m, args.r, args.width
+    if not (1 <= r <= w and r <= n and m >= 1):
+        raise InputError(f"need 1 <= r <= width, r <= n, m >= 1 (got n={n} m={m} r={r} width={w})")
+    rng = np.random.default_rng(args.seed)
+    A = rng.standard_normal((m, n, n)) / np.sqrt(m)  # general: A_i != A_i^T
+    Ustar = rng.standard_normal((n, r)) / np.sqrt(n)
+    U0 = rng.standard_normal((n, w)) * (args.init_scale / np.sqrt(w))
+    os.makedirs(args.make_inputs, exist_ok=True)
+    for name, a in (("A", A), ("U_star", Ustar), ("U0", U0)):
+        np.save(os.path.join(args.make_inputs, name + ".npy"), np.ascontiguousarray(a, dtype=np.float64))
+    asym = max(np.abs(Ai - Ai.T).max() for Ai in A)
+    print(f"wrote A {A.shape} (max |A_i - A_i^T| = {asym:.3g}), U_star {Ustar.shape}, U0 {U0.shape} to {args.make_inputs}")
+    return EXIT_OK
+
+
+def check(args):
+    run = args.run_dir
+    if run is None:
+        raise InputError("give a run directory (or --make-inputs DIR)")
+    cfg = os.path.join(run, "config.resolved.yaml")
+    if os.path.isfile(cfg):
+        for dotted, want in (("problem.kind", "sensing"), ("dynamics.kind", "gd")):
+            got = config_value(cfg, dotted)
+            if got != want:
+                raise InputError(f"{cfg}: {dotted} is {got!r}; this reference covers {want!r} only")
+    lr = args.lr if args.lr is not None else float(config_value(cfg, "dynamics.lr"))
+    c = args.loss_scale if args.loss_scale is not None else float(config_value(cfg, "problem.loss_scale"))
+    steps = args.steps
+    summary_path = os.path.join(run, "summary.json")
+    if os.path.isfile(summary_path):
+        with open(summary_path, encoding="utf-8") as f:
+            summary = json.load(f)
+        if summary.get("status") not in ("max_steps", "converged", "interrupted"):
+            raise InputError(f"{summary_path}: status {summary.get('status')!r}, nothing to compare")
+        if steps is None:
+            steps = int(summary["steps"])
+
+    arrays = os.path.join(run, "arrays")
+    src = args.inputs if args.inputs else arrays
+    A = load_npy(os.path.join(src, "A.npy"), 3)
+    Ustar = load_npy(os.path.join(src, "U_star.npy"), 2)
+    U = load_npy(os.path.join(src, "U0.npy"), 2).copy()
+    m, n, n2 = A.shape
+    if n != n2 or Ustar.shape[0] != n or U.shape[0] != n:
+        raise InputError(f"shapes do not fit: A {A.shape}, U_star {Ustar.shape}, U0 {U.shape}")
+    if args.inputs:  # saddle must have used (and saved) exactly these inputs
+        for name, given in (("A", A), ("U_star", Ustar), ("U0", U)):
+            copy = os.path.join(arrays, name + ".npy")
+            if not os.path.isfile(copy):
+                raise InputError(f"missing {copy} (saddle saves the arrays it was given)")
+            if not np.array_equal(load_npy(copy, given.ndim), given):
+                print(f"FAIL: {copy} is not bit-identical to the input {os.path.join(src, name + '.npy')}")
+                return EXIT_MISMATCH
+
+    metrics_path = os.path.join(run, "metrics.csv")
+    if not os.path.isfile(metrics_path):
+        raise InputError(f"missing {metrics_path}")
+    with open(metrics_path, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    cols = ("loss", "rel_error", "train_error")
+    if not rows or any(k not in rows[0] for k in ("step",) + cols):
+        raise InputError(f"{metrics_path}: needs the columns step, {', '.join(cols)}")
+    want = {}
+    for row in rows:
+        want[int(float(row["step"]))] = {k: float(row[k]) for k in cols}
+    last = max(want)
+    if steps is None:
+        steps = last
+    if last != steps:
+        raise InputError(f"metrics.csv ends at step {last}, but the run made {steps} steps")
+
+    prob = Sensing(A, Ustar, c)
+    worst = {k: (0.0, -1) for k in cols}
+    for k in range(steps + 1):
+        if k in want:
+            got = prob.observe(U)
+            for col in cols:
+                d = rel_diff(got[col], want[k][col])
+                if worst[col][1] < 0 or not d <= worst[col][0]:  # NaN counts as worst
+                    worst[col] = (d, k)
+        if k < steps:
+            U = U - lr * prob.grad(U)
+
+    results = {f"{col} (max over {len(want)} rows)": worst[col] for col in cols}
+    final_path = os.path.join(arrays, "U_final.npy")
+    Uf = load_npy(final_path, 2)
+    if Uf.shape != U.shape:
+        raise InputError(f"{final_path}: shape {Uf.shape}, the reference's U is {U.shape}")
+    results["U_final (rel. Frobenius)"] = (float(np.linalg.norm(Uf - U) / np.linalg.norm(U)), steps)
+    y_path = os.path.join(arrays, "y.npy")
+    if os.path.isfile(y_path):
+        ys = load_npy(y_path, 1)
+        results["y (rel. 2-norm)"] = (float(np.linalg.norm(ys - prob.y) / prob.y_norm), 0)
+
+    print(f"sensing GD reference: n={n} width={U.shape[1]} r={Ustar.shape[1]} m={m} lr={lr!r} c={c!r} "
+          f"steps={steps} A symmetric: {bool(np.array_equal(A, A.transpose(0, 2, 1)))}")
+    ok = True
+    for name, (d, k) in results.items():
+        bad = not d <= args.rtol
+        ok &= not bad
+        print(f"  {name:32s} max rel diff {d:.3e}  (at step {k}){'  > rtol ' + format(args.rtol, 'g') if bad else ''}")
+    if ok:
+        print(f"OK: saddle's trajectory matches the reference within rtol {args.rtol:g}")
+        return EXIT_OK
+    print(f"FAIL: saddle's trajectory differs from the reference beyond rtol {args.rtol:g}")
+    return EXIT_MISMATCH
+
+
+def main(argv):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("run_dir", nargs="?", help="saddle run directory to check")
+    ap.add_argument("--lr", type=float, help="GD learning rate (default: dynamics.lr of the run)")
+    ap.add_argument("--loss-scale", type=float, help="c in c||A(UU^T) - y||^2 (default: problem.loss_scale)")
+    ap.add_argument("--steps", type=int, help="number of GD steps (default: steps in summary.json)")
+    ap.add_argument("--inputs", help="read A, U_star, U0 from this directory instead of RUN_DIR/arrays")
+    ap.add_argument("--rtol", type=float, default=1e-10, help="tolerance on every relative difference (1e-10)")
+    ap.add_argument("--make-inputs", metavar="DIR", help="write A.npy, U_star.npy, U0.npy to DIR and exit")
+    ap.add_argument("--n", type=int)
+    ap.add_argument("--m", type=int)
+    ap.add_argument("--r", type=int)
+    ap.add_argument("--width", type=int)
+    ap.add_argument("--seed", type=int)
+    ap.add_argument("--init-scale", type=float, default=1e-3, help="alpha of U0 in --make-inputs (1e-3)")
+    args = ap.parse_args(argv)
+    try:
+        return make_inputs(args) if args.make_inputs else check(args)
+    except (InputError, OSError, ValueError, KeyError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
