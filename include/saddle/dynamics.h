@@ -33,7 +33,11 @@ static inline void sd_dynamics_free(sd_dynamics **d) {
   *d = NULL;
 }
 
-/* Plain gradient descent: theta ← theta − lr·∇L(theta). */
-extern const sd_dynamics_class sd_dynamics_gd;
+/* The discrete dynamics (conventions in docs/dynamics.md). */
+extern const sd_dynamics_class sd_dynamics_gd;       /* θ ← θ − η∇L(θ) */
+extern const sd_dynamics_class sd_dynamics_momentum; /* heavy ball */
+extern const sd_dynamics_class sd_dynamics_nesterov;
+extern const sd_dynamics_class sd_dynamics_adam;
+extern const sd_dynamics_class sd_dynamics_adamw;
 
 #endif

@@ -40,7 +40,7 @@ static sd_status gd_create(const sd_config *cfg, const sd_problem *p, sd_dynamic
 }
 
 static const sd_param GD_PARAMS[] = {
-    {"lr", SD_T_REAL, "0.01", 0.0, 1e300, NULL, "learning rate η (also the time per step: t = η·step)"},
+    {"lr", SD_T_REAL, "0.01", 1e-300, 1e300, NULL, "learning rate η (also the time per step: t = η·step)"},
 };
 
 const sd_dynamics_class sd_dynamics_gd = {

@@ -1,11 +1,13 @@
 /* registry.c: the problems and dynamics saddle knows. A new family adds one line here. */
 #include <string.h>
 
+#include "problems/quadratic.h"
 #include "problems/sensing.h"
 #include "saddle/run.h"
 
-static const sd_problem_class *const PROBLEMS[] = {&sd_problem_sensing};
-static const sd_dynamics_class *const DYNAMICS[] = {&sd_dynamics_gd};
+static const sd_problem_class *const PROBLEMS[] = {&sd_problem_sensing, &sd_problem_quadratic};
+static const sd_dynamics_class *const DYNAMICS[] = {&sd_dynamics_gd, &sd_dynamics_momentum, &sd_dynamics_nesterov,
+                                                       &sd_dynamics_adam, &sd_dynamics_adamw};
 
 size_t sd_problem_classes(const sd_problem_class *const **out) {
   *out = PROBLEMS;
