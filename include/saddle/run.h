@@ -27,6 +27,8 @@ sd_status sd_experiment_prepare(const char *config_path, size_t n_overrides, cha
 /* Runs to the end (status converged, max_steps, diverged or interrupted) and writes the run directory. */
 sd_status sd_experiment_run(sd_experiment *e, const sd_run_options *opt);
 void sd_experiment_free(sd_experiment **e);
+/* The prepared problem and dynamics (borrowed), for step-level use by benchmarks and tests. */
+void sd_experiment_parts(sd_experiment *e, sd_problem **problem, sd_dynamics **dynamics);
 
 const char *sd_experiment_name(const sd_experiment *e);
 const char *sd_experiment_dir(const sd_experiment *e);    /* after run */

@@ -94,6 +94,11 @@ struct sd_experiment {
 const char *sd_experiment_name(const sd_experiment *e) { return sd_config_str(e->cfg, "experiment"); }
 const char *sd_experiment_dir(const sd_experiment *e) { return e->dir; }
 const char *sd_experiment_status(const sd_experiment *e) { return e->status; }
+void sd_experiment_parts(sd_experiment *e, sd_problem **problem, sd_dynamics **dynamics) {
+  *problem = e->prob;
+  *dynamics = e->dyn;
+}
+
 const sd_claim_result *sd_experiment_claims(const sd_experiment *e, size_t *n) {
   *n = e->n_claims;
   return e->claims;
