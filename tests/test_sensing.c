@@ -64,7 +64,7 @@ Test(sensing, loss_is_zero_at_the_truth_and_observables_are_exact_there) {
   double loss = p->ops->loss_grad(p, ustar.data, NULL);
   cr_assert_lt(loss, 1e-28, "loss at the truth %g", loss);
   double *obs = malloc(p->obs_total * sizeof *obs);
-  p->ops->observe(p, ustar.data, obs);
+  p->ops->observe(p, ustar.data, 0.0, obs);
   /* rel_error, train_error, signal_ratio, noise, noise_perp, angle_truth, angle_spectral, signal[2], eig[2] */
   cr_assert_lt(obs[0], 1e-14);
   cr_assert_lt(obs[1], 1e-14);

@@ -9,7 +9,9 @@
 #include <stddef.h>
 #include "saddle/error.h"
 
-typedef enum { SD_T_INT, SD_T_REAL, SD_T_BOOL, SD_T_STRING, SD_T_ENUM, SD_T_PATH, SD_T_LIST } sd_type;
+/* SD_T_REALS: a list of real numbers, [3, 2, 1] in YAML or 3,2,1 on the command line (bounds apply to each).
+ * SD_T_LIST: a list of mappings read by another module (claims, phases). */
+typedef enum { SD_T_INT, SD_T_REAL, SD_T_BOOL, SD_T_STRING, SD_T_ENUM, SD_T_PATH, SD_T_LIST, SD_T_REALS } sd_type;
 
 /* One config key of a schema. Tables of these are static data owned by their module. */
 typedef struct {
@@ -52,6 +54,9 @@ const char *sd_config_peek(const sd_config *cfg, const char *key);
 
 /* Adds a schema table under `prefix` ("" or "problem." ...). Tables are borrowed, not copied. */
 sd_status sd_config_add_schema(sd_config *cfg, const char *prefix, const sd_param *table, size_t n);
+/* Adds keys that are valid but unused in this config (those of the dynamics kinds not chosen, so that
+ * `dynamics.kind=flow` on the command line works on a GD config): checked, then ignored and not written back. */
+sd_status sd_config_add_inactive_schema(sd_config *cfg, const char *prefix, const sd_param *table, size_t n);
 /* Checks every given key against the schema (unknown keys with the nearest valid one, types, ranges,
  * choices, required keys) and fills in defaults. */
 sd_status sd_config_resolve(sd_config *cfg);
@@ -62,6 +67,8 @@ double sd_config_real(const sd_config *cfg, const char *key);
 int sd_config_bool(const sd_config *cfg, const char *key);
 const char *sd_config_str(const sd_config *cfg, const char *key);   /* owned by cfg */
 const sd_cfg_node *sd_config_list(const sd_config *cfg, const char *key); /* NULL if not given */
+/* An SD_T_REALS value: writes up to max numbers to out (may be NULL) and returns how many there are. */
+size_t sd_config_reals(const sd_config *cfg, const char *key, double *out, size_t max);
 /* Resolves a PATH value relative to the config file's directory; caller frees. NULL if empty. */
 char *sd_config_path(const sd_config *cfg, const char *key);
 /* Directory of the config file ("." for strings). Owned by cfg. */

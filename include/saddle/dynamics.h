@@ -8,16 +8,32 @@
 
 typedef struct sd_dynamics sd_dynamics;
 
+/* How a continuous dynamics' advance() ended. */
+typedef enum {
+  SD_ADVANCE_REACHED,     /* at t_out */
+  SD_ADVANCE_CONVERGED,   /* stopped early at a convergence event (stop.loss_below, stop.grad_norm_below) */
+  SD_ADVANCE_INTERRUPTED, /* sd_stop_requested() */
+  SD_ADVANCE_DIVERGED     /* the integrator failed: non-finite values or no step small enough */
+} sd_advance_result;
+
 typedef struct {
-  /* Advances theta (problem->dim) by one step; *loss receives the loss at theta before the step.
-   * No allocation: workspaces come from create(). */
+  /* Discrete: advances theta (problem->dim) by one step; *loss receives the loss at theta before the step.
+   * No allocation: workspaces come from create(). NULL for continuous dynamics. */
   sd_status (*step)(sd_dynamics *d, sd_problem *p, double *theta, double *loss);
+  /* Continuous: integrates theta from the time it has reached to exactly t_out, or less on an event;
+   * *t_reached receives the time reached. NULL for discrete dynamics. */
+  sd_status (*advance)(sd_dynamics *d, sd_problem *p, double *theta, double t_out, double *t_reached,
+                       sd_advance_result *result);
+  /* Optional: solver statistics for summary.json ("integrator"); returns how many, writes up to max. */
+  size_t (*stats)(const sd_dynamics *d, const char **names, double *values, size_t max);
   void (*destroy)(sd_dynamics *d);
 } sd_dynamics_ops;
 
 struct sd_dynamics {
   const sd_dynamics_ops *ops;
-  double dt; /* continuous time per step (the learning rate of discrete dynamics): t = dt · step */
+  double dt;    /* discrete: time per step (the learning rate), t = dt · step */
+  double t_max; /* continuous: the end time */
+  long steps;   /* continuous: internal steps taken so far (the metrics.csv `step` column) */
 };
 
 typedef struct {
@@ -39,5 +55,10 @@ extern const sd_dynamics_class sd_dynamics_momentum; /* heavy ball */
 extern const sd_dynamics_class sd_dynamics_nesterov;
 extern const sd_dynamics_class sd_dynamics_adam;
 extern const sd_dynamics_class sd_dynamics_adamw;
+/* Gradient flow θ̇ = −∇L(θ) by SUNDIALS ARKODE with error control. */
+extern const sd_dynamics_class sd_dynamics_flow;
+
+/* Whether a stop was requested (Ctrl-C, SIGTERM); long computations poll it. */
+int sd_stop_requested(void);
 
 #endif

@@ -20,8 +20,9 @@ typedef struct sd_problem sd_problem;
 typedef struct {
   /* Loss at theta; if grad is not NULL, also its exact gradient (dim doubles). No allocation. */
   double (*loss_grad)(sd_problem *p, const double *theta, double *grad);
-  /* Writes every observable at theta into out (obs_total doubles, in the order of obs_names). */
-  void (*observe)(sd_problem *p, const double *theta, double *out);
+  /* Writes every observable at theta, reached at time t, into out (obs_total doubles, in the order of
+   * obs_names). t lets observables compare with closed-form trajectories. */
+  void (*observe)(sd_problem *p, const double *theta, double t, double *out);
   void (*destroy)(sd_problem *p);
 } sd_problem_ops;
 

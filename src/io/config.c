@@ -14,13 +14,14 @@
 #include "saddle/alloc.h"
 #include "saddle/atomicfile.h"
 
-#define MAX_SCHEMAS 16
+#define MAX_SCHEMAS 32
 
 typedef struct {
   const sd_param *param;
   char *key;           /* prefix + param->key */
   const char *value;   /* resolved text: the node's value or the default */
   const sd_cfg_node *node; /* where it was given; NULL for a default */
+  int inactive;            /* valid key that this config does not use */
 } entry;
 
 struct sd_config {
@@ -28,7 +29,7 @@ struct sd_config {
   char *dir;        /* its directory */
   char *cmdline;    /* the string "command line", owned here so nodes can point at it */
   sd_cfg_node *root;
-  struct { const char *prefix; const sd_param *table; size_t n; } schemas[MAX_SCHEMAS];
+  struct { const char *prefix; const sd_param *table; size_t n; int inactive; } schemas[MAX_SCHEMAS];
   size_t n_schemas;
   entry *entries;
   size_t n_entries;
@@ -379,7 +380,14 @@ sd_status sd_config_add_schema(sd_config *cfg, const char *prefix, const sd_para
   cfg->schemas[cfg->n_schemas].prefix = prefix;
   cfg->schemas[cfg->n_schemas].table = table;
   cfg->schemas[cfg->n_schemas].n = n;
+  cfg->schemas[cfg->n_schemas].inactive = 0;
   cfg->n_schemas++;
+  return SD_OK;
+}
+
+sd_status sd_config_add_inactive_schema(sd_config *cfg, const char *prefix, const sd_param *table, size_t n) {
+  SD_TRY(sd_config_add_schema(cfg, prefix, table, n));
+  cfg->schemas[cfg->n_schemas - 1].inactive = 1;
   return SD_OK;
 }
 
@@ -460,6 +468,46 @@ static int parse_real(const char *v, double *out) {
   return 1;
 }
 
+/* Calls fn on each number of an SD_T_REALS value (a YAML list node, or a comma-separated string). Returns
+ * the count, or -1 (with *bad set to the offending text) when one is not a number. */
+static long each_real(const entry *e, double *out, size_t max, const char **bad) {
+  static _Thread_local char item[128];
+  long n = 0;
+  if (e->node && e->node->kind == SD_NODE_SEQ) {
+    for (size_t i = 0; i < e->node->n_kids; i++) {
+      const sd_cfg_node *k = e->node->kids[i];
+      double x;
+      if (k->kind != SD_NODE_SCALAR || !parse_real(k->value, &x)) {
+        *bad = k->kind == SD_NODE_SCALAR ? k->value : "(not a number)";
+        return -1;
+      }
+      if (out && (size_t)n < max) out[n] = x;
+      n++;
+    }
+    return n;
+  }
+  const char *p = e->value ? e->value : "";
+  while (*p) {
+    const char *comma = strchr(p, ',');
+    size_t len = comma ? (size_t)(comma - p) : strlen(p);
+    while (len && *p == ' ') p++, len--;
+    while (len && p[len - 1] == ' ') len--;
+    if (len >= sizeof item) len = sizeof item - 1;
+    memcpy(item, p, len);
+    item[len] = '\0';
+    double x;
+    if (!parse_real(item, &x)) {
+      *bad = item;
+      return -1;
+    }
+    if (out && (size_t)n < max) out[n] = x;
+    n++;
+    if (!comma) break;
+    p = comma + 1;
+  }
+  return n;
+}
+
 static sd_status check_value(const sd_config *cfg, const entry *e) {
   const sd_param *p = e->param;
   const char *v = e->value;
@@ -467,6 +515,23 @@ static sd_status check_value(const sd_config *cfg, const entry *e) {
   long long ix;
   int b;
   switch (p->type) {
+    case SD_T_REALS: {
+      const char *bad = NULL;
+      long n = each_real(e, NULL, 0, &bad);
+      if (n < 0) return sd_config_fail(cfg, e->key, "expected a list of real numbers, but '%s' is not one", bad);
+      if (n == 0) return sd_config_fail(cfg, e->key, "expected a non-empty list of real numbers");
+      double *xs = sd_malloc((size_t)n * sizeof *xs);
+      if (!xs) return sd_error(SD_ERR_NOMEM, "out of memory");
+      each_real(e, xs, (size_t)n, &bad);
+      for (long i = 0; i < n; i++)
+        if (p->min <= p->max && (xs[i] < p->min || xs[i] > p->max)) {
+          double bx = xs[i];
+          sd_free(xs);
+          return sd_config_fail(cfg, e->key, "%g is out of range [%g, %g]", bx, p->min, p->max);
+        }
+      sd_free(xs);
+      return SD_OK;
+    }
     case SD_T_INT:
       if (!parse_int(v, &ix)) return sd_config_fail(cfg, e->key, "expected an integer, got '%s'", v);
       x = (double)ix;
@@ -529,6 +594,9 @@ static sd_status check_known(sd_config *cfg, const sd_cfg_node *n, char *path, s
         return sd_error(SD_ERR_CONFIG, "%s: %s: unknown key (did you mean '%s'?)", where_key(cfg, k, buf, sizeof buf), path, best);
       return sd_error(SD_ERR_CONFIG, "%s: %s: unknown key (see `saddle run --help` for the keys of this problem)",
                       where_key(cfg, k, buf, sizeof buf), path);
+    } else if (e->param->type == SD_T_REALS && k->kind != SD_NODE_MAP) {
+      e->node = k;
+      e->value = k->kind == SD_NODE_SCALAR ? k->value : "";
     } else if (e->param->type == SD_T_LIST) {
       if (k->kind != SD_NODE_SEQ)
         return sd_error(SD_ERR_CONFIG, "%s: %s: expected a list", where(cfg, k, buf, sizeof buf), path);
@@ -561,11 +629,16 @@ sd_status sd_config_resolve(sd_config *cfg) {
       memcpy(key, cfg->schemas[s].prefix, lp);
       memcpy(key + lp, p->key, lk + 1);
       if (find_entry(cfg, key)) {
+        if (cfg->schemas[s].inactive) { /* an unused kind's key that the active one also has */
+          sd_free(key);
+          continue;
+        }
         sd_status rc = sd_error(SD_ERR_INTERNAL, "schema key %s defined twice", key);
         sd_free(key);
         return rc;
       }
-      cfg->entries[cfg->n_entries++] = (entry){.param = p, .key = key, .value = p->def, .node = NULL};
+      cfg->entries[cfg->n_entries++] =
+          (entry){.param = p, .key = key, .value = p->def, .node = NULL, .inactive = cfg->schemas[s].inactive};
     }
   }
   char path[256] = "";
@@ -616,6 +689,12 @@ int sd_config_bool(const sd_config *cfg, const char *key) {
 const char *sd_config_str(const sd_config *cfg, const char *key) { return get(cfg, key)->value; }
 
 const sd_cfg_node *sd_config_list(const sd_config *cfg, const char *key) { return get(cfg, key)->node; }
+
+size_t sd_config_reals(const sd_config *cfg, const char *key, double *out, size_t max) {
+  const char *bad;
+  long n = each_real(get(cfg, key), out, max, &bad);
+  return n < 0 ? 0 : (size_t)n;
+}
 
 const char *sd_config_dir(const sd_config *cfg) { return cfg->dir; }
 
@@ -727,13 +806,25 @@ sd_status sd_config_write_resolved(const sd_config *cfg, const char *path) {
       const char *dj = strchr(e->key, '.');
       size_t sj = dj ? (size_t)(dj - e->key) : 0;
       if (sj != si || strncmp(e->key, cfg->entries[i].key, si) != 0) continue;
-      if (e->param->type == SD_T_LIST && !e->node) continue;
+      if ((e->param->type == SD_T_LIST && !e->node) || e->inactive) continue;
       int ind = si ? 2 : 0;
       fprintf(f, "%*s", ind, "");
       emit_scalar(f, si ? e->key + si + 1 : e->key);
       fputc(':', f);
       if (e->param->type == SD_T_LIST) {
         emit_node(f, e->node, ind + 2, 0);
+      } else if (e->param->type == SD_T_REALS) {
+        size_t n = sd_config_reals(cfg, e->key, NULL, 0);
+        double *xs = sd_malloc((n ? n : 1) * sizeof *xs);
+        if (!xs) {
+          sd_atomic_abort(&af);
+          return sd_error(SD_ERR_NOMEM, "out of memory");
+        }
+        sd_config_reals(cfg, e->key, xs, n);
+        fputs(" [", f);
+        for (size_t r = 0; r < n; r++) fprintf(f, "%.17g%s", xs[r], r + 1 < n ? ", " : ""); /* round-trips */
+        sd_free(xs);
+        fputs("]\n", f);
       } else {
         fputc(' ', f);
         emit_scalar(f, e->value ? e->value : "");

@@ -39,7 +39,8 @@ static double quad_loss_grad(sd_problem *p, const double *theta, double *grad) {
   return 0.5 * cblas_ddot(d, q->e, 1, g, 1);
 }
 
-static void quad_observe(sd_problem *p, const double *theta, double *out) {
+static void quad_observe(sd_problem *p, const double *theta, double t, double *out) {
+  (void)t;
   quadratic *q = (quadratic *)p;
   quad_loss_grad(p, theta, NULL);
   out[OBS_DIST] = cblas_dnrm2(q->d, q->e, 1);

@@ -106,7 +106,8 @@ static double spectral_norm_nw(sensing *s, const double *P) {
   return s->svd_nw.s[0];
 }
 
-static void sensing_observe(sd_problem *p, const double *U, double *out) {
+static void sensing_observe(sd_problem *p, const double *U, double t, double *out) {
+  (void)t;
   sensing *s = (sensing *)p;
   int n = s->n, r = s->r, w = s->w;
   size_t n2 = (size_t)n * n;

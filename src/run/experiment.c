@@ -22,6 +22,7 @@
 
 static volatile sig_atomic_t stop_requested = 0;
 void sd_request_stop(void) { stop_requested = 1; }
+int sd_stop_requested(void) { return stop_requested != 0; }
 
 /* ---------------------------------------------------------------- base schema */
 
@@ -36,9 +37,11 @@ static sd_param BASE[] = {
     {"dynamics.kind", SD_T_ENUM, "gd", SD_NO_BOUNDS, dynamics_choices, "the optimizer or flow"},
     {"run.max_steps", SD_T_INT, "1000", 0, 1e15, NULL, "number of steps (t_max = lr · max_steps)"},
     {"stop.loss_below", SD_T_REAL, "0", 0, 1e300, NULL, "stop with status converged once the loss is at or below this (0: never)"},
+    {"stop.grad_norm_below", SD_T_REAL, "0", 0, 1e300, NULL, "flow: stop with status converged once ‖∇L‖ is at or below this (0: never)"},
     {"observe.schedule", SD_T_ENUM, "log", SD_NO_BOUNDS, "log|every", "observation steps: log-spaced, or every k steps"},
     {"observe.per_decade", SD_T_INT, "20", 1, 10000, NULL, "log schedule: observations per decade of steps"},
     {"observe.every", SD_T_INT, "1", 1, 1e15, NULL, "every schedule: observe each k-th step"},
+    {"observe.t_first", SD_T_REAL, "0.01", 1e-300, 1e300, NULL, "flow: first positive observation time (then per_decade per decade up to t_max)"},
     {"output.max_array_mb", SD_T_REAL, "512", 0, 1e300, NULL, "arrays larger than this are not saved (they are reproducible from the seed)"},
     {"phases", SD_T_LIST, NULL, SD_NO_BOUNDS, NULL, "phase rules: list of {name, until: 'metric < x'} (default: the problem's)"},
     {"claims", SD_T_LIST, NULL, SD_NO_BOUNDS, NULL, "the paper's claims, checked by `saddle reproduce`"},
@@ -82,6 +85,9 @@ struct sd_experiment {
   char *dir;
   const char *status;
   long steps;
+  double t_end;
+  double *times; /* continuous dynamics: observation times (n_times), 0 first, t_max last */
+  size_t n_times;
   long diverged_at;
   double wall;
   sd_phase *phases;
@@ -121,6 +127,7 @@ void sd_experiment_free(sd_experiment **pe) {
   sd_free(e->claims);
   sd_free(e->theta);
   sd_free(e->obs);
+  sd_free(e->times);
   sd_config_free(&e->cfg);
   sd_free(e);
   *pe = NULL;
@@ -135,6 +142,22 @@ static sd_status pick_kind(sd_config *cfg, const char *key, const char *def, con
   *found = is_problem ? (const void *)sd_problem_class_find(kind) : (const void *)sd_dynamics_class_find(kind);
   if (*found) return SD_OK;
   return sd_config_fail(cfg, key, "'%s' is not one of %s", kind, choices);
+}
+
+/* Observation times of a flow: 0, then t_first·10^(j/per_decade) below t_max, then t_max. */
+static sd_status make_times(sd_experiment *e, double t_first, double t_max, int per_decade) {
+  size_t cap = 3 + (t_max > t_first ? (size_t)(log10(t_max / t_first) * per_decade) + 1 : 0);
+  e->times = sd_malloc(cap * sizeof *e->times);
+  if (!e->times) return sd_error(SD_ERR_NOMEM, "out of memory");
+  e->n_times = 0;
+  e->times[e->n_times++] = 0.0;
+  for (size_t j = 0; e->n_times < cap - 1; j++) {
+    double t = t_first * pow(10.0, (double)j / per_decade);
+    if (t >= t_max * (1 - 1e-12)) break;
+    e->times[e->n_times++] = t;
+  }
+  e->times[e->n_times++] = t_max;
+  return SD_OK;
 }
 
 sd_status sd_experiment_prepare(const char *config_path, size_t n_overrides, char *const *overrides,
@@ -169,7 +192,13 @@ sd_status sd_experiment_prepare(const char *config_path, size_t n_overrides, cha
     }
     if (rc == SD_OK) rc = sd_config_add_schema(e->cfg, "arrays.", e->array_params, e->n_arrays);
   }
-  if (rc == SD_OK && e->dcls) rc = sd_config_add_schema(e->cfg, "dynamics.", e->dcls->params, e->dcls->n_params);
+  if (rc == SD_OK && e->dcls) {
+    rc = sd_config_add_schema(e->cfg, "dynamics.", e->dcls->params, e->dcls->n_params);
+    const sd_dynamics_class *const *all;
+    size_t n_all = sd_dynamics_classes(&all);
+    for (size_t i = 0; rc == SD_OK && i < n_all; i++)
+      if (all[i] != e->dcls) rc = sd_config_add_inactive_schema(e->cfg, "dynamics.", all[i]->params, all[i]->n_params);
+  }
   if (rc == SD_OK) rc = sd_config_resolve(e->cfg);
   if (rc == SD_OK) {
     e->seed = (uint64_t)sd_config_int(e->cfg, "seed");
@@ -178,14 +207,23 @@ sd_status sd_experiment_prepare(const char *config_path, size_t n_overrides, cha
   }
   if (rc == SD_OK) rc = e->pcls->create(e->cfg, e->seed, e->arrays, &e->prob);
   if (rc == SD_OK) rc = e->dcls->create(e->cfg, e->prob, &e->dyn);
-  if (rc == SD_OK) {
-    if (!strcmp(sd_config_str(e->cfg, "observe.schedule"), "log"))
+  int log_sched = rc == SD_OK && !strcmp(sd_config_str(e->cfg, "observe.schedule"), "log");
+  if (rc == SD_OK && e->dyn->ops->advance) {
+    if (!log_sched)
+      rc = sd_config_fail(e->cfg, "observe.schedule", "a flow is observed at log-spaced times; use observe.per_decade and observe.t_first");
+    else
+      rc = make_times(e, sd_config_real(e->cfg, "observe.t_first"), e->dyn->t_max, (int)sd_config_int(e->cfg, "observe.per_decade"));
+  } else if (rc == SD_OK) {
+    if (sd_config_real(e->cfg, "stop.grad_norm_below") > 0)
+      rc = sd_config_fail(e->cfg, "stop.grad_norm_below", "only the flow supports this stop (discrete dynamics: stop.loss_below)");
+    else if (log_sched)
       rc = sd_schedule_log(&e->sched, e->max_steps, (int)sd_config_int(e->cfg, "observe.per_decade"));
     else
       rc = sd_schedule_every(&e->sched, e->max_steps, (long)sd_config_int(e->cfg, "observe.every"));
   }
   if (rc == SD_OK)
-    rc = sd_metrics_create(&e->metrics, e->prob->n_obs, e->prob->obs_names, e->prob->obs_len, e->sched.n + 2);
+    rc = sd_metrics_create(&e->metrics, e->prob->n_obs, e->prob->obs_names, e->prob->obs_len,
+                           (e->times ? e->n_times : e->sched.n) + 2);
   if (rc == SD_OK)
     rc = sd_phase_rules_from_config(e->cfg, e->pcls->phases, e->pcls->n_phases, e->metrics, &e->rules, &e->n_rules);
   if (rc == SD_OK) rc = sd_claims_check_config(e->cfg, e->metrics, e->rules, e->n_rules);
@@ -270,7 +308,15 @@ static sd_status write_summary(const sd_experiment *e, const char *skipped, cons
   json_object_set_new(root, "seed", json_integer((json_int_t)e->seed));
   json_object_set_new(root, "status", json_string(e->status));
   json_object_set_new(root, "steps", json_integer(e->steps));
-  json_object_set_new(root, "t", num((double)e->steps * e->dyn->dt));
+  json_object_set_new(root, "t", num(e->t_end));
+  if (e->dyn->ops->stats) {
+    const char *names[16];
+    double values[16];
+    size_t n = e->dyn->ops->stats(e->dyn, names, values, 16);
+    json_t *st = json_object();
+    for (size_t i = 0; i < n && i < 16; i++) json_object_set_new(st, names[i], json_integer((json_int_t)values[i]));
+    json_object_set_new(root, "integrator", st);
+  }
   json_object_set_new(root, "wall_seconds", num(e->wall));
   if (e->diverged_at >= 0) json_object_set_new(root, "diverged_at_step", json_integer(e->diverged_at));
   json_t *final = json_object();
@@ -358,48 +404,48 @@ static double now_s(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static sd_status observe_row(sd_experiment *e, long step, double loss_known, int have_loss) {
+static sd_status observe_row(sd_experiment *e, long step, double t, double loss_known, int have_loss) {
   sd_problem *p = e->prob;
   double loss = have_loss ? loss_known : p->ops->loss_grad(p, e->theta, NULL);
-  p->ops->observe(p, e->theta, e->obs);
-  return sd_metrics_add(e->metrics, (double)step, (double)step * e->dyn->dt, loss, e->obs);
+  p->ops->observe(p, e->theta, t, e->obs);
+  return sd_metrics_add(e->metrics, (double)step, t, loss, e->obs);
 }
 
-static void progress(const sd_experiment *e, long step, double loss, double t0, double *last, int force) {
+static void progress(const sd_experiment *e, long step, double t_sim, double loss, double t0, double *last, int force) {
   double t = now_s();
   if (!force && t - *last < 0.2) return;
   *last = t;
   double el = t - t0;
-  double eta = step > 0 ? el * (double)(e->max_steps - step) / (double)step : 0.0;
-  fprintf(stderr, "\r%s: step %ld/%ld  t=%.4g  loss=%.4e  elapsed %.1fs  ETA %.1fs   ", sd_experiment_name(e), step,
-          e->max_steps, (double)step * e->dyn->dt, loss, el, eta);
+  if (e->times) {
+    /* a flow's ETA: log-time progress is what the integrator's cost tracks least badly */
+    fprintf(stderr, "\r%s: t=%.4g/%.4g  steps %ld  loss=%.4e  elapsed %.1fs   ", sd_experiment_name(e), t_sim,
+            e->dyn->t_max, step, loss, el);
+  } else {
+    double eta = step > 0 ? el * (double)(e->max_steps - step) / (double)step : 0.0;
+    fprintf(stderr, "\r%s: step %ld/%ld  t=%.4g  loss=%.4e  elapsed %.1fs  ETA %.1fs   ", sd_experiment_name(e), step,
+            e->max_steps, t_sim, loss, el, eta);
+  }
   if (force) fputc('\n', stderr);
 }
 
-sd_status sd_experiment_run(sd_experiment *e, const sd_run_options *opt) {
-  SD_TRY(create_run_dir(e, opt ? opt->out_dir : NULL));
-  char path[4200];
-  snprintf(path, sizeof path, "%s/config.resolved.yaml", e->dir);
-  SD_TRY(sd_config_write_resolved(e->cfg, path));
-  e->status = "running";
-  SD_TRY(write_summary(e, NULL, NULL));
-  snprintf(path, sizeof path, "%s/metrics.csv", e->dir);
-  SD_TRY(sd_metrics_open_csv(e->metrics, path));
+static double last_loss(const sd_experiment *e, double fallback) {
+  size_t rows = sd_metrics_rows(e->metrics);
+  return rows ? sd_metrics_at(e->metrics, rows - 1, 2) : fallback;
+}
 
+/* Discrete dynamics: observe on the step schedule, step, watch for divergence, convergence and signals. */
+static sd_status run_discrete(sd_experiment *e, int show, double t0) {
   sd_problem *p = e->prob;
   double stop_loss = sd_config_real(e->cfg, "stop.loss_below");
-  int show = opt && opt->progress;
-  stop_requested = 0;
-  double t0 = now_s(), last_print = 0.0;
+  double last_print = 0.0, loss = NAN;
   long k = 0;
   int converged = 0;
-  double loss = NAN;
   sd_status rc = SD_OK;
   for (;;) {
     int due = sd_schedule_due(&e->sched, k);
     int last = k >= e->max_steps || converged || stop_requested;
     if (due || last) {
-      rc = observe_row(e, k, 0.0, 0);
+      rc = observe_row(e, k, (double)k * e->dyn->dt, 0.0, 0);
       if (rc != SD_OK) break;
     }
     if (last) {
@@ -413,16 +459,60 @@ sd_status sd_experiment_run(sd_experiment *e, const sd_run_options *opt) {
       e->diverged_at = isfinite(loss) ? k + 1 : k;
       e->status = "diverged";
       k = e->diverged_at;
-      rc = observe_row(e, k, isfinite(loss) ? NAN : loss, 1);
+      rc = observe_row(e, k, (double)k * e->dyn->dt, isfinite(loss) ? NAN : loss, 1);
       break;
     }
     if (stop_loss > 0 && loss <= stop_loss) converged = 1;
     k++;
-    if (show) progress(e, k, loss, t0, &last_print, 0);
+    if (show) progress(e, k, (double)k * e->dyn->dt, loss, t0, &last_print, 0);
   }
   e->steps = k;
+  e->t_end = (double)k * e->dyn->dt;
+  if (show) progress(e, k, e->t_end, last_loss(e, loss), t0, &last_print, 1);
+  return rc;
+}
+
+/* Continuous dynamics: the integrator advances to each observation time in turn. */
+static sd_status run_flow(sd_experiment *e, int show, double t0) {
+  double last_print = 0.0, t = 0.0;
+  sd_status rc = observe_row(e, 0, 0.0, 0.0, 0);
+  e->status = "t_max";
+  for (size_t j = 1; rc == SD_OK && j < e->n_times; j++) {
+    sd_advance_result res;
+    rc = e->dyn->ops->advance(e->dyn, e->prob, e->theta, e->times[j], &t, &res);
+    if (rc != SD_OK) break;
+    if (res == SD_ADVANCE_DIVERGED || !sd_all_finite(e->prob->dim, e->theta)) {
+      e->status = "diverged";
+      e->diverged_at = e->dyn->steps;
+    }
+    rc = observe_row(e, e->dyn->steps, t, 0.0, 0);
+    if (res == SD_ADVANCE_CONVERGED) e->status = "converged";
+    if (res == SD_ADVANCE_INTERRUPTED) e->status = "interrupted";
+    if (res != SD_ADVANCE_REACHED || e->diverged_at >= 0) break;
+    if (show) progress(e, e->dyn->steps, t, last_loss(e, NAN), t0, &last_print, 0);
+  }
+  e->steps = e->dyn->steps;
+  e->t_end = t;
+  if (show) progress(e, e->steps, t, last_loss(e, NAN), t0, &last_print, 1);
+  return rc;
+}
+
+sd_status sd_experiment_run(sd_experiment *e, const sd_run_options *opt) {
+  SD_TRY(create_run_dir(e, opt ? opt->out_dir : NULL));
+  char path[4200];
+  snprintf(path, sizeof path, "%s/config.resolved.yaml", e->dir);
+  SD_TRY(sd_config_write_resolved(e->cfg, path));
+  e->status = "running";
+  SD_TRY(write_summary(e, NULL, NULL));
+  snprintf(path, sizeof path, "%s/metrics.csv", e->dir);
+  SD_TRY(sd_metrics_open_csv(e->metrics, path));
+
+  sd_problem *p = e->prob;
+  int show = opt && opt->progress;
+  stop_requested = 0;
+  double t0 = now_s();
+  sd_status rc = e->times ? run_flow(e, show, t0) : run_discrete(e, show, t0);
   e->wall = now_s() - t0;
-  if (show) progress(e, k, sd_metrics_rows(e->metrics) ? sd_metrics_at(e->metrics, sd_metrics_rows(e->metrics) - 1, 2) : loss, t0, &last_print, 1);
   if (rc != SD_OK) {
     e->status = "error";
     return rc;
