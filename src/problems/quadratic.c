@@ -22,13 +22,15 @@ typedef struct {
   double *H;      /* d × d */
   double *spec;   /* d, eigenvalues of H, descending */
   double *star;   /* d, θ⋆ */
+  double *Q;      /* d × d, eigenvectors of H as rows, in the order of spec */
+  size_t n_modes; /* min(d, 32) observed mode coordinates */
+  size_t obs_len[3];
   double *e;      /* d, workspace θ − θ⋆ */
   double *g;      /* d, workspace */
 } quadratic;
 
-enum { OBS_DIST, OBS_GRAD, N_OBS };
-static const char *const OBS_NAMES[N_OBS] = {"dist", "grad_norm"};
-static const size_t OBS_LEN[N_OBS] = {1, 1};
+enum { OBS_DIST, OBS_GRAD, OBS_MODE, N_OBS };
+static const char *const OBS_NAMES[N_OBS] = {"dist", "grad_norm", "mode"};
 
 static double quad_loss_grad(sd_problem *p, const double *theta, double *grad) {
   quadratic *q = (quadratic *)p;
@@ -45,11 +47,14 @@ static void quad_observe(sd_problem *p, const double *theta, double t, double *o
   quad_loss_grad(p, theta, NULL);
   out[OBS_DIST] = cblas_dnrm2(q->d, q->e, 1);
   out[OBS_GRAD] = cblas_dnrm2(q->d, q->g, 1);
+  /* coordinates of θ − θ⋆ along the top eigenvectors: each decays on its own in every linear dynamics */
+  cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)q->n_modes, q->d, 1.0, q->Q, q->d, q->e, 1, 0.0, out + OBS_MODE, 1);
 }
 
 static void quad_destroy(sd_problem *p) {
   quadratic *q = (quadratic *)p;
   sd_free(q->H);
+  sd_free(q->Q);
   sd_free(q->spec);
   sd_free(q->star);
   sd_free(q->e);
@@ -111,7 +116,10 @@ static sd_status quad_draw(quadratic *q, const sd_config *cfg, uint64_t seed, sd
   double *vecs = sd_malloc((size_t)d * d * sizeof(double)), *w = sd_malloc((size_t)d * sizeof(double));
   sd_status rc = vecs && w ? sd_sym_eig(d, q->H, w, vecs) : sd_error(SD_ERR_NOMEM, "out of memory");
   if (rc == SD_OK)
-    for (int j = 0; j < d; j++) q->spec[j] = w[d - 1 - j];
+    for (int j = 0; j < d; j++) {
+      q->spec[j] = w[d - 1 - j];
+      memcpy(q->Q + (size_t)j * d, vecs + (size_t)(d - 1 - j) * d, (size_t)d * sizeof(double));
+    }
   sd_free(vecs);
   sd_free(w);
   SD_TRY(rc);
@@ -125,12 +133,13 @@ static sd_status quad_create(const sd_config *cfg, uint64_t seed, sd_arrays *arr
   if (!q) return sd_error(SD_ERR_NOMEM, "out of memory");
   q->d = d;
   q->H = sd_malloc((size_t)d * d * sizeof(double));
+  q->Q = sd_malloc((size_t)d * d * sizeof(double));
   q->spec = sd_malloc((size_t)d * sizeof(double));
   q->star = sd_malloc((size_t)d * sizeof(double));
   q->e = sd_malloc((size_t)d * sizeof(double));
   q->g = sd_malloc((size_t)d * sizeof(double));
   q->base.theta0 = sd_malloc((size_t)d * sizeof(double));
-  sd_status rc = (q->H && q->spec && q->star && q->e && q->g && q->base.theta0)
+  sd_status rc = (q->H && q->Q && q->spec && q->star && q->e && q->g && q->base.theta0)
                      ? quad_draw(q, cfg, seed, arrays)
                      : sd_error(SD_ERR_NOMEM, "out of memory for the quadratic problem (d = %d)", d);
   if (rc != SD_OK) {
@@ -144,8 +153,11 @@ static sd_status quad_create(const sd_config *cfg, uint64_t seed, sd_arrays *arr
   q->base.param_shape[0] = (size_t)d;
   q->base.n_obs = N_OBS;
   q->base.obs_names = OBS_NAMES;
-  q->base.obs_len = OBS_LEN;
-  q->base.obs_total = N_OBS;
+  q->n_modes = d < 32 ? (size_t)d : 32;
+  q->obs_len[OBS_DIST] = q->obs_len[OBS_GRAD] = 1;
+  q->obs_len[OBS_MODE] = q->n_modes;
+  q->base.obs_len = q->obs_len;
+  q->base.obs_total = 2 + q->n_modes;
   *out = &q->base;
   return SD_OK;
 }
