@@ -54,6 +54,24 @@ sd_status sd_phase_rules_from_config(const sd_config *cfg, const sd_phase_rule *
 /* Segments the table; out has n_rules entries. */
 void sd_phases_detect(const sd_metrics *m, const sd_phase_rule *rules, size_t n_rules, sd_phase *out);
 
+/* ---- plateaus: long stretches of small relative change in log-time, and the jumps between them
+ *
+ * Over the rows with t > 0 and a positive finite value y, a pair of consecutive rows is flat when
+ * |Δln y/Δln t| < max_slope; a plateau is a maximal run of flat pairs spanning t_end/t_start ≥ min_span, at
+ * the level of the median y over its rows. The jump after a plateau is the first time y crosses halfway to
+ * the next plateau's level (or to the last value of the run), interpolated linearly in ln t. No law of the
+ * plateau lengths is assumed. */
+
+typedef struct {
+  double t_start, t_end, level;
+  int has_jump;
+  double jump_t;
+} sd_plateau;
+
+/* *out (caller frees with sd_free) receives *n plateaus in time order. */
+sd_status sd_plateaus_detect(const sd_metrics *m, const char *metric, double max_slope, double min_span,
+                             sd_plateau **out, size_t *n);
+
 /* ---- claims: a paper's statements as data, checked against the metrics and phases */
 
 typedef struct {
@@ -69,6 +87,6 @@ sd_status sd_claims_check_config(const sd_config *cfg, const sd_metrics *m, cons
                                  size_t n_rules);
 /* Evaluates every claim; *out (caller frees with sd_free) has *n entries. */
 sd_status sd_claims_evaluate(const sd_config *cfg, const sd_metrics *m, const sd_phase *phases, size_t n_phases,
-                             sd_claim_result **out, size_t *n);
+                             const sd_plateau *plateaus, size_t n_plateaus, sd_claim_result **out, size_t *n);
 
 #endif

@@ -33,6 +33,12 @@ struct sd_problem {
   int param_ndim;
   size_t param_shape[4];
   double *theta0;             /* initial parameters (dim), owned by the problem */
+  /* Optional named tensors carved out of the block (e.g. W1 and W2 of a network): when n_views > 0 the final
+   * parameters are saved as arrays/<view>_final.npy each, instead of one <param_name>_final.npy. */
+  size_t n_views;
+  const char *const *view_name;
+  const size_t *view_offset;     /* in doubles from the start of the block */
+  const size_t (*view_shape)[2]; /* each a matrix */
   size_t n_obs;               /* observables besides the loss */
   const char *const *obs_names; /* n_obs names; owned by the problem */
   const size_t *obs_len;        /* n_obs lengths: 1 for a scalar, k for a vector written name[0..k) */

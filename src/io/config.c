@@ -352,6 +352,15 @@ sd_status sd_config_override(sd_config *cfg, const char *arg) {
     rc = sd_error(SD_ERR_CONFIG, "command line: %s: a parent of this key holds a value, not a mapping", key);
     goto done;
   }
+  int flat_list = n->kind == SD_NODE_SEQ;
+  for (size_t i = 0; flat_list && i < n->n_kids; i++) flat_list = n->kids[i]->kind == SD_NODE_SCALAR;
+  if (flat_list) { /* a list of numbers is given on the command line as 1,2,3 */
+    for (size_t i = 0; i < n->n_kids; i++) node_free(n->kids[i]);
+    sd_free(n->kids);
+    n->kids = NULL;
+    n->n_kids = 0;
+    n->kind = SD_NODE_SCALAR;
+  }
   if (n->kind != SD_NODE_SCALAR) {
     rc = sd_error(SD_ERR_CONFIG, "command line: %s: is a %s in the config; only single values can be overridden",
                   key, n->kind == SD_NODE_MAP ? "mapping" : "list");

@@ -1,9 +1,12 @@
 /* claims.c: a paper's claims as data, checked against a run's metrics and phases (see observe.h).
  *
- * Two kinds of claim:
+ * Kinds of claim:
  *   - {name, phases_in_order: [a, b, c]}: each phase reached, with positive duration, in this order;
  *   - {name, metric, at, below and/or above}: the metric's value at a point of the run, where at is
- *     final | initial | min | max, or start:P | end:P | min:P | max:P for a phase P. */
+ *     final | initial | min | max, or start:P | end:P | min:P | max:P for a phase P;
+ *   - {name, plateau_count: N}: the plateau detector found exactly N plateaus;
+ *   - {name, jump_times: [t1, t2, ...], rtol: x}: the jumps after the plateaus happened at these times,
+ *     each within relative error x. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +15,8 @@
 #include "saddle/alloc.h"
 #include "saddle/observe.h"
 
-static const char *const CLAIM_KEYS[] = {"name", "phases_in_order", "metric", "at", "below", "above", NULL};
+static const char *const CLAIM_KEYS[] = {"name", "phases_in_order", "metric", "at", "below", "above",
+                                         "plateau_count", "jump_times", "rtol", NULL};
 
 static int known_key(const char *k) {
   for (int i = 0; CLAIM_KEYS[i]; i++)
@@ -57,15 +61,34 @@ sd_status sd_claims_check_config(const sd_config *cfg, const sd_metrics *m, cons
       const sd_cfg_node *kv = c->kids[k];
       if (!known_key(kv->key))
         return sd_config_fail_node(cfg, kv, "claims", "unknown key '%s' in a claim (expected name, phases_in_order, or metric, at, below, above)", kv->key);
-      if (strcmp(kv->key, "phases_in_order") && kv->kind != SD_NODE_SCALAR)
+      if (strcmp(kv->key, "phases_in_order") && strcmp(kv->key, "jump_times") && kv->kind != SD_NODE_SCALAR)
         return sd_config_fail_node(cfg, kv, "claims", "'%s' must be a single value", kv->key);
     }
     const sd_cfg_node *name = sd_cfg_child(c, "name"), *order = sd_cfg_child(c, "phases_in_order"),
                       *metric = sd_cfg_child(c, "metric"), *at = sd_cfg_child(c, "at"),
                       *below = sd_cfg_child(c, "below"), *above = sd_cfg_child(c, "above");
+    const sd_cfg_node *count = sd_cfg_child(c, "plateau_count"), *jumps = sd_cfg_child(c, "jump_times"),
+                      *rtol = sd_cfg_child(c, "rtol");
     if (!name) return sd_config_fail_node(cfg, c, "claims.name", "every claim needs a name");
-    if (!!order == !!metric)
-      return sd_config_fail_node(cfg, c, "claims", "claim '%s' needs exactly one of 'phases_in_order' or 'metric'", name->value);
+    if (!!order + !!metric + !!count + !!jumps != 1)
+      return sd_config_fail_node(cfg, c, "claims", "claim '%s' needs exactly one of phases_in_order, metric, plateau_count, jump_times", name->value);
+    double x;
+    if (count) {
+      SD_TRY(number(cfg, count, "claims.plateau_count", &x));
+      continue;
+    }
+    if (jumps) {
+      if (jumps->kind != SD_NODE_SEQ || jumps->n_kids == 0)
+        return sd_config_fail_node(cfg, jumps, "claims.jump_times", "expected a non-empty list of times");
+      for (size_t k = 0; k < jumps->n_kids; k++) {
+        if (jumps->kids[k]->kind != SD_NODE_SCALAR)
+          return sd_config_fail_node(cfg, jumps->kids[k], "claims.jump_times", "expected a number");
+        SD_TRY(number(cfg, jumps->kids[k], "claims.jump_times", &x));
+      }
+      if (!rtol) return sd_config_fail_node(cfg, c, "claims.rtol", "claim '%s' needs rtol", name->value);
+      SD_TRY(number(cfg, rtol, "claims.rtol", &x));
+      continue;
+    }
     if (order) {
       if (order->kind != SD_NODE_SEQ || order->n_kids == 0)
         return sd_config_fail_node(cfg, order, "claims.phases_in_order", "expected a non-empty list of phase names");
@@ -79,7 +102,6 @@ sd_status sd_claims_check_config(const sd_config *cfg, const sd_metrics *m, cons
       return sd_config_fail_node(cfg, metric, "claims.metric", "no metric '%s' in this run", metric->value);
     if (!below && !above)
       return sd_config_fail_node(cfg, c, "claims", "claim '%s' needs 'below' and/or 'above'", name->value);
-    double x;
     if (below) SD_TRY(number(cfg, below, "claims.below", &x));
     if (above) SD_TRY(number(cfg, above, "claims.above", &x));
     char point[16], phase[128];
@@ -97,8 +119,40 @@ static const sd_phase *find_phase(const sd_phase *ph, size_t n, const char *name
   return NULL;
 }
 
+/* Plateau claims: the count, or the jump times against a list. */
+static void plateau_claim(const sd_cfg_node *c, const sd_plateau *pl, size_t np, sd_claim_result *r) {
+  const sd_cfg_node *count = sd_cfg_child(c, "plateau_count");
+  if (count) {
+    long want = strtol(count->value, NULL, 10);
+    r->value = (double)np;
+    r->pass = (long)np == want;
+    snprintf(r->condition, sizeof r->condition, "plateaus found == %ld", want);
+    snprintf(r->measured, sizeof r->measured, "%zu", np);
+    return;
+  }
+  const sd_cfg_node *jumps = sd_cfg_child(c, "jump_times");
+  double rtol = strtod(sd_cfg_child(c, "rtol")->value, NULL), worst = 0;
+  size_t nj = 0, len = 0;
+  r->measured[0] = '\0';
+  for (size_t k = 0; k < np; k++) {
+    if (!pl[k].has_jump) continue;
+    if (nj < jumps->n_kids) worst = fmax(worst, fabs(pl[k].jump_t / strtod(jumps->kids[nj]->value, NULL) - 1));
+    int w = snprintf(r->measured + len, sizeof r->measured - len, "%s%.4g", nj ? ", " : "", pl[k].jump_t);
+    if (w > 0 && (size_t)w < sizeof r->measured - len) len += (size_t)w;
+    nj++;
+  }
+  r->value = worst;
+  r->pass = nj == jumps->n_kids && worst <= rtol;
+  snprintf(r->condition, sizeof r->condition, "%zu jumps, each within %s of the given times", jumps->n_kids,
+           sd_cfg_child(c, "rtol")->value);
+  if (nj == jumps->n_kids) {
+    size_t l = strlen(r->measured);
+    snprintf(r->measured + l, sizeof r->measured - l, " (worst %.2g)", worst);
+  }
+}
+
 sd_status sd_claims_evaluate(const sd_config *cfg, const sd_metrics *m, const sd_phase *phases, size_t n_phases,
-                             sd_claim_result **out, size_t *n) {
+                             const sd_plateau *plateaus, size_t n_plateaus, sd_claim_result **out, size_t *n) {
   const sd_cfg_node *list = sd_config_list(cfg, "claims");
   *out = NULL;
   *n = 0;
@@ -111,6 +165,10 @@ sd_status sd_claims_evaluate(const sd_config *cfg, const sd_metrics *m, const sd
     sd_claim_result *r = &res[i];
     snprintf(r->name, sizeof r->name, "%s", sd_cfg_child(c, "name")->value);
     r->value = NAN;
+    if (sd_cfg_child(c, "plateau_count") || sd_cfg_child(c, "jump_times")) {
+      plateau_claim(c, plateaus, n_plateaus, r);
+      continue;
+    }
     const sd_cfg_node *order = sd_cfg_child(c, "phases_in_order");
     if (order) {
       int ok = 1;

@@ -43,6 +43,9 @@ static sd_param BASE[] = {
     {"observe.every", SD_T_INT, "1", 1, 1e15, NULL, "every schedule: observe each k-th step"},
     {"observe.t_first", SD_T_REAL, "0.01", 1e-300, 1e300, NULL, "flow: first positive observation time (then per_decade per decade up to t_max)"},
     {"output.max_array_mb", SD_T_REAL, "512", 0, 1e300, NULL, "arrays larger than this are not saved (they are reproducible from the seed)"},
+    {"plateaus.metric", SD_T_STRING, "loss", SD_NO_BOUNDS, NULL, "the metrics.csv column whose plateaus are detected"},
+    {"plateaus.max_slope", SD_T_REAL, "0.1", 1e-300, 1e300, NULL, "flat where |Δln y/Δln t| is below this"},
+    {"plateaus.min_span", SD_T_REAL, "1.3", 1, 1e300, NULL, "a plateau lasts at least this factor in time (t_end/t_start)"},
     {"phases", SD_T_LIST, NULL, SD_NO_BOUNDS, NULL, "phase rules: list of {name, until: 'metric < x'} (default: the problem's)"},
     {"claims", SD_T_LIST, NULL, SD_NO_BOUNDS, NULL, "the paper's claims, checked by `saddle reproduce`"},
 };
@@ -91,6 +94,8 @@ struct sd_experiment {
   long diverged_at;
   double wall;
   sd_phase *phases;
+  sd_plateau *plateaus;
+  size_t n_plateaus;
   sd_claim_result *claims;
   size_t n_claims;
   double *theta;
@@ -124,6 +129,7 @@ void sd_experiment_free(sd_experiment **pe) {
   sd_free(e->array_params);
   sd_free(e->dir);
   sd_free(e->phases);
+  sd_free(e->plateaus);
   sd_free(e->claims);
   sd_free(e->theta);
   sd_free(e->obs);
@@ -227,6 +233,8 @@ sd_status sd_experiment_prepare(const char *config_path, size_t n_overrides, cha
   if (rc == SD_OK)
     rc = sd_phase_rules_from_config(e->cfg, e->pcls->phases, e->pcls->n_phases, e->metrics, &e->rules, &e->n_rules);
   if (rc == SD_OK) rc = sd_claims_check_config(e->cfg, e->metrics, e->rules, e->n_rules);
+  if (rc == SD_OK && sd_metrics_col(e->metrics, sd_config_str(e->cfg, "plateaus.metric")) < 0)
+    rc = sd_config_fail(e->cfg, "plateaus.metric", "no metric '%s' in this run", sd_config_str(e->cfg, "plateaus.metric"));
   if (rc == SD_OK) {
     e->theta = sd_malloc(e->prob->dim * sizeof(double));
     e->obs = sd_malloc((e->prob->obs_total + 1) * sizeof(double));
@@ -346,6 +354,20 @@ static sd_status write_summary(const sd_experiment *e, const char *skipped, cons
     json_array_append_new(phases, o);
   }
   json_object_set_new(root, "phases", phases);
+  json_t *plats = json_array();
+  for (size_t i = 0; i < e->n_plateaus; i++) {
+    const sd_plateau *q = &e->plateaus[i];
+    json_t *o = json_object();
+    json_object_set_new(o, "t_start", num(q->t_start));
+    json_object_set_new(o, "t_end", num(q->t_end));
+    json_object_set_new(o, "level", num(q->level));
+    json_object_set_new(o, "jump_t", q->has_jump ? num(q->jump_t) : json_null());
+    json_array_append_new(plats, o);
+  }
+  json_t *pl = json_object();
+  json_object_set_new(pl, "metric", json_string(sd_config_str(e->cfg, "plateaus.metric")));
+  json_object_set_new(pl, "found", plats);
+  json_object_set_new(root, "plateaus", pl);
   json_t *claims = json_array();
   int all = 1;
   for (size_t i = 0; i < e->n_claims; i++) {
@@ -520,17 +542,24 @@ sd_status sd_experiment_run(sd_experiment *e, const sd_run_options *opt) {
   SD_TRY(sd_metrics_commit_csv(e->metrics));
 
   sd_phases_detect(e->metrics, e->rules, e->n_rules, e->phases);
-  SD_TRY(sd_claims_evaluate(e->cfg, e->metrics, e->phases, e->n_rules, &e->claims, &e->n_claims));
+  SD_TRY(sd_plateaus_detect(e->metrics, sd_config_str(e->cfg, "plateaus.metric"), sd_config_real(e->cfg, "plateaus.max_slope"),
+                            sd_config_real(e->cfg, "plateaus.min_span"), &e->plateaus, &e->n_plateaus));
+  SD_TRY(sd_claims_evaluate(e->cfg, e->metrics, e->phases, e->n_rules, e->plateaus, e->n_plateaus, &e->claims,
+                            &e->n_claims));
 
   snprintf(path, sizeof path, "%s/arrays", e->dir);
   char *skipped = NULL, *loaded = sd_arrays_loaded_names(e->arrays);
   double max_mb = sd_config_real(e->cfg, "output.max_array_mb");
   size_t max_bytes = max_mb * 1048576.0 >= 1.8e19 ? (size_t)-1 : (size_t)(max_mb * 1048576.0);
   rc = sd_arrays_save(e->arrays, path, max_bytes, &skipped);
-  if (rc == SD_OK) {
-    char fpath[4300];
+  char fpath[4300];
+  if (rc == SD_OK && p->n_views == 0) {
     snprintf(fpath, sizeof fpath, "%s/arrays/%s_final.npy", e->dir, p->param_name);
     rc = sd_npy_write(fpath, e->theta, p->param_ndim, p->param_shape);
+  }
+  for (size_t v = 0; rc == SD_OK && v < p->n_views; v++) {
+    snprintf(fpath, sizeof fpath, "%s/arrays/%s_final.npy", e->dir, p->view_name[v]);
+    rc = sd_npy_write(fpath, e->theta + p->view_offset[v], 2, p->view_shape[v]);
   }
   if (rc == SD_OK) rc = write_summary(e, skipped, loaded);
   sd_free(skipped);

@@ -1,11 +1,12 @@
 /* registry.c: the problems and dynamics saddle knows. A new family adds one line here. */
 #include <string.h>
 
+#include "problems/deeplinear.h"
 #include "problems/quadratic.h"
 #include "problems/sensing.h"
 #include "saddle/run.h"
 
-static const sd_problem_class *const PROBLEMS[] = {&sd_problem_sensing, &sd_problem_quadratic};
+static const sd_problem_class *const PROBLEMS[] = {&sd_problem_sensing, &sd_problem_quadratic, &sd_problem_deeplinear};
 static const sd_dynamics_class *const DYNAMICS[] = {&sd_dynamics_gd, &sd_dynamics_momentum, &sd_dynamics_nesterov,
                                                        &sd_dynamics_adam, &sd_dynamics_adamw, &sd_dynamics_flow};
 
