@@ -205,3 +205,47 @@ Test(dynamics, quadratic_gradient_matches_finite_differences) {
   sd_arrays_free(&arr);
   sd_config_free(&cfg);
 }
+
+Test(dynamics, learning_rate_schedules) {
+  sd_lr_schedule w = {.kind = SD_LR_CONSTANT, .warmup = 10, .max_steps = 100};
+  cr_assert_float_eq(sd_lr_factor(&w, 0), 0.1, 1e-15);
+  cr_assert_float_eq(sd_lr_factor(&w, 9), 1.0, 1e-15);
+  cr_assert_float_eq(sd_lr_factor(&w, 50), 1.0, 1e-15);
+  sd_lr_schedule st = {.kind = SD_LR_STEP, .step_every = 100, .step_factor = 0.5, .max_steps = 1000};
+  cr_assert_float_eq(sd_lr_factor(&st, 99), 1.0, 1e-15);
+  cr_assert_float_eq(sd_lr_factor(&st, 100), 0.5, 1e-15);
+  cr_assert_float_eq(sd_lr_factor(&st, 250), 0.25, 1e-15);
+  sd_lr_schedule c = {.kind = SD_LR_COSINE, .warmup = 20, .min_factor = 0.1, .max_steps = 220};
+  cr_assert_float_eq(sd_lr_factor(&c, 20), 1.0, 1e-15);
+  cr_assert_float_eq(sd_lr_factor(&c, 120), 0.55, 1e-15); /* halfway: (1 + min)/2 */
+  cr_assert_float_eq(sd_lr_factor(&c, 220), 0.1, 1e-15);
+}
+
+Test(dynamics, clipping_and_scheduled_time) {
+  /* L = (θ − 1)², θ₀ = 3: the gradient 2(θ − 1) ≈ 4 is clipped to 0.5, so each GD step moves by lr·0.5 */
+  char *files = th_tmpdir();
+  char p[600], yaml[2048];
+  size_t s1[1] = {1}, s2[2] = {1, 1};
+  double H = 2.0, star = 1.0, t0 = 3.0;
+  snprintf(p, sizeof p, "%s/H.npy", files);
+  sd_npy_write(p, &H, 2, s2);
+  snprintf(p, sizeof p, "%s/star.npy", files);
+  sd_npy_write(p, &star, 1, s1);
+  snprintf(p, sizeof p, "%s/t0.npy", files);
+  sd_npy_write(p, &t0, 1, s1);
+  snprintf(yaml, sizeof yaml,
+           "problem: {kind: quadratic, d: 1}\n"
+           "arrays: {H: %s/H.npy, theta_star: %s/star.npy, theta0: %s/t0.npy}\n"
+           "dynamics: {kind: gd, lr: 0.1}\nclip: {grad_norm: 0.5}\n"
+           "lr_schedule: {kind: step, step_every: 2, step_factor: 0.5}\n"
+           "run: {max_steps: 3}\nobserve: {schedule: every}\n",
+           files, files, files);
+  char *dir = run_yaml(yaml, 0, NULL);
+  double *th = load(dir, "theta_final", 1);
+  /* η_k = 0.1, 0.1, 0.05: θ = 3 − 0.05 − 0.05 − 0.025 */
+  cr_assert_float_eq(th[0], 2.875, 1e-15, "%.17g", th[0]);
+  snprintf(p, sizeof p, "%s/run/summary.json", dir);
+  char *s = th_slurp(p, NULL);
+  cr_assert(strstr(s, "\"t\": 0.25"), "t = Σ η_k = 0.25 expected: %s", s);
+  free(s), free(th), free(dir), free(files);
+}

@@ -31,7 +31,9 @@ typedef struct {
 
 struct sd_dynamics {
   const sd_dynamics_ops *ops;
-  double dt;    /* discrete: time per step (the learning rate), t = dt · step */
+  double dt;    /* discrete: the base learning rate η; step k advances t by η·lr_factor */
+  double lr_factor; /* discrete: set by the driver before each step from the schedule (1 without one) */
+  double clip_norm; /* discrete: clip the gradient to this global norm before use (0: no clipping) */
   double t_max; /* continuous: the end time */
   long steps;   /* continuous: internal steps taken so far (the metrics.csv `step` column) */
 };
@@ -57,6 +59,21 @@ extern const sd_dynamics_class sd_dynamics_adam;
 extern const sd_dynamics_class sd_dynamics_adamw;
 /* Gradient flow θ̇ = −∇L(θ) by SUNDIALS ARKODE with error control. */
 extern const sd_dynamics_class sd_dynamics_flow;
+
+/* Learning-rate schedule of discrete dynamics: the factor multiplying η at step k (0-based) of max_steps. */
+typedef struct {
+  enum { SD_LR_CONSTANT, SD_LR_STEP, SD_LR_COSINE } kind;
+  long warmup;       /* linear warm-up over the first `warmup` steps: factor (k+1)/warmup */
+  long step_every;   /* step: multiply by step_factor every step_every steps */
+  double step_factor;
+  double min_factor; /* cosine: decays from 1 to min_factor over the steps after warm-up */
+  long max_steps;
+} sd_lr_schedule;
+
+double sd_lr_factor(const sd_lr_schedule *s, long k);
+/* Scales g (n doubles) so that its norm is at most max_norm (no-op for max_norm <= 0). Returns the norm
+ * before clipping. */
+double sd_clip_gradient(double *g, size_t n, double max_norm);
 
 /* Whether a stop was requested (Ctrl-C, SIGTERM); long computations poll it. */
 int sd_stop_requested(void);

@@ -19,14 +19,16 @@ static sd_status adam_step(sd_dynamics *d, sd_problem *p, double *theta, double 
   adam *a = (adam *)d;
   size_t n = p->dim;
   *loss = p->ops->loss_grad(p, theta, a->grad);
+  sd_clip_gradient(a->grad, n, d->clip_norm);
   a->k++;
+  double lr = a->lr * d->lr_factor;
   double c1 = 1.0 - pow(a->b1, (double)a->k), c2 = 1.0 - pow(a->b2, (double)a->k);
-  double shrink = a->decoupled ? 1.0 - a->lr * a->wd : 1.0;
+  double shrink = a->decoupled ? 1.0 - lr * a->wd : 1.0;
   for (size_t i = 0; i < n; i++) {
     double g = a->grad[i] + (a->decoupled ? 0.0 : a->wd * theta[i]);
     a->m[i] = a->b1 * a->m[i] + (1.0 - a->b1) * g;
     a->v[i] = a->b2 * a->v[i] + (1.0 - a->b2) * g * g;
-    theta[i] = theta[i] * shrink - a->lr * (a->m[i] / c1) / (sqrt(a->v[i] / c2) + a->eps);
+    theta[i] = theta[i] * shrink - lr * (a->m[i] / c1) / (sqrt(a->v[i] / c2) + a->eps);
   }
   return SD_OK;
 }

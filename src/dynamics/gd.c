@@ -13,7 +13,8 @@ typedef struct {
 static sd_status gd_step(sd_dynamics *d, sd_problem *p, double *theta, double *loss) {
   gd *g = (gd *)d;
   *loss = p->ops->loss_grad(p, theta, g->grad);
-  cblas_daxpy((int)p->dim, -g->lr, g->grad, 1, theta, 1);
+  sd_clip_gradient(g->grad, p->dim, d->clip_norm);
+  cblas_daxpy((int)p->dim, -g->lr * d->lr_factor, g->grad, 1, theta, 1);
   return SD_OK;
 }
 

@@ -16,13 +16,15 @@ static sd_status mom_step(sd_dynamics *d, sd_problem *p, double *theta, double *
   momentum *m = (momentum *)d;
   int n = (int)p->dim;
   *loss = p->ops->loss_grad(p, theta, m->grad);
+  sd_clip_gradient(m->grad, p->dim, d->clip_norm);
+  double lr = m->lr * d->lr_factor;
   cblas_dscal(n, m->mu, m->buf, 1);
   cblas_daxpy(n, 1.0, m->grad, 1, m->buf, 1);
   if (m->nesterov) {
-    cblas_daxpy(n, -m->lr, m->grad, 1, theta, 1);
-    cblas_daxpy(n, -m->lr * m->mu, m->buf, 1, theta, 1);
+    cblas_daxpy(n, -lr, m->grad, 1, theta, 1);
+    cblas_daxpy(n, -lr * m->mu, m->buf, 1, theta, 1);
   } else {
-    cblas_daxpy(n, -m->lr, m->buf, 1, theta, 1);
+    cblas_daxpy(n, -lr, m->buf, 1, theta, 1);
   }
   return SD_OK;
 }

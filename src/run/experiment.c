@@ -38,6 +38,12 @@ static sd_param BASE[] = {
     {"run.max_steps", SD_T_INT, "1000", 0, 1e15, NULL, "number of steps (t_max = lr · max_steps)"},
     {"stop.loss_below", SD_T_REAL, "0", 0, 1e300, NULL, "stop with status converged once the loss is at or below this (0: never)"},
     {"stop.grad_norm_below", SD_T_REAL, "0", 0, 1e300, NULL, "flow: stop with status converged once ‖∇L‖ is at or below this (0: never)"},
+    {"lr_schedule.kind", SD_T_ENUM, "constant", SD_NO_BOUNDS, "constant|step|cosine", "discrete dynamics: learning-rate schedule η_k = η·f(k)"},
+    {"lr_schedule.warmup_steps", SD_T_INT, "0", 0, 1e15, NULL, "linear warm-up f(k) = (k+1)/W over the first W steps"},
+    {"lr_schedule.step_every", SD_T_INT, "1000", 1, 1e15, NULL, "step: multiply by step_factor every this many steps"},
+    {"lr_schedule.step_factor", SD_T_REAL, "0.1", 0, 1e300, NULL, "step: the factor"},
+    {"lr_schedule.min_factor", SD_T_REAL, "0", 0, 1, NULL, "cosine: f decays from 1 to this over the steps after warm-up"},
+    {"clip.grad_norm", SD_T_REAL, "0", 0, 1e300, NULL, "discrete dynamics: clip the gradient to this global norm (0: off)"},
     {"observe.schedule", SD_T_ENUM, "log", SD_NO_BOUNDS, "log|every", "observation steps: log-spaced, or every k steps"},
     {"observe.per_decade", SD_T_INT, "20", 1, 10000, NULL, "log schedule: observations per decade of steps"},
     {"observe.every", SD_T_INT, "1", 1, 1e15, NULL, "every schedule: observe each k-th step"},
@@ -84,6 +90,7 @@ struct sd_experiment {
   size_t n_arrays;
   uint64_t seed;
   long max_steps;
+  sd_lr_schedule lr;
   /* results */
   char *dir;
   const char *status;
@@ -217,9 +224,22 @@ sd_status sd_experiment_prepare(const char *config_path, size_t n_overrides, cha
   if (rc == SD_OK && e->dyn->ops->advance) {
     if (!log_sched)
       rc = sd_config_fail(e->cfg, "observe.schedule", "a flow is observed at log-spaced times; use observe.per_decade and observe.t_first");
+    else if (strcmp(sd_config_str(e->cfg, "lr_schedule.kind"), "constant") || sd_config_int(e->cfg, "lr_schedule.warmup_steps") > 0)
+      rc = sd_config_fail(e->cfg, "lr_schedule.kind", "a flow has no learning rate to schedule");
+    else if (sd_config_real(e->cfg, "clip.grad_norm") > 0)
+      rc = sd_config_fail(e->cfg, "clip.grad_norm", "clipping applies to discrete dynamics, not to the flow");
     else
       rc = make_times(e, sd_config_real(e->cfg, "observe.t_first"), e->dyn->t_max, (int)sd_config_int(e->cfg, "observe.per_decade"));
   } else if (rc == SD_OK) {
+    const char *kind = sd_config_str(e->cfg, "lr_schedule.kind");
+    e->lr = (sd_lr_schedule){.kind = !strcmp(kind, "step") ? SD_LR_STEP : !strcmp(kind, "cosine") ? SD_LR_COSINE : SD_LR_CONSTANT,
+                             .warmup = (long)sd_config_int(e->cfg, "lr_schedule.warmup_steps"),
+                             .step_every = (long)sd_config_int(e->cfg, "lr_schedule.step_every"),
+                             .step_factor = sd_config_real(e->cfg, "lr_schedule.step_factor"),
+                             .min_factor = sd_config_real(e->cfg, "lr_schedule.min_factor"),
+                             .max_steps = e->max_steps};
+    e->dyn->lr_factor = 1.0;
+    e->dyn->clip_norm = sd_config_real(e->cfg, "clip.grad_norm");
     if (sd_config_real(e->cfg, "stop.grad_norm_below") > 0)
       rc = sd_config_fail(e->cfg, "stop.grad_norm_below", "only the flow supports this stop (discrete dynamics: stop.loss_below)");
     else if (log_sched)
@@ -459,37 +479,42 @@ static double last_loss(const sd_experiment *e, double fallback) {
 static sd_status run_discrete(sd_experiment *e, int show, double t0) {
   sd_problem *p = e->prob;
   double stop_loss = sd_config_real(e->cfg, "stop.loss_below");
-  double last_print = 0.0, loss = NAN;
+  double last_print = 0.0, loss = NAN, t = 0.0;
   long k = 0;
   int converged = 0;
+  int constant = e->lr.kind == SD_LR_CONSTANT && e->lr.warmup == 0;
   sd_status rc = SD_OK;
   for (;;) {
     int due = sd_schedule_due(&e->sched, k);
     int last = k >= e->max_steps || converged || stop_requested;
     if (due || last) {
-      rc = observe_row(e, k, (double)k * e->dyn->dt, 0.0, 0);
+      rc = observe_row(e, k, t, 0.0, 0);
       if (rc != SD_OK) break;
     }
     if (last) {
       e->status = converged ? "converged" : stop_requested ? "interrupted" : "max_steps";
       break;
     }
+    if (!constant) e->dyn->lr_factor = sd_lr_factor(&e->lr, k);
     rc = e->dyn->ops->step(e->dyn, p, e->theta, &loss);
     if (rc != SD_OK) break;
     if (!isfinite(loss) || !sd_all_finite(p->dim, e->theta)) {
       /* the loss at step k was computed before the update; the update made θ_{k+1} non-finite */
       e->diverged_at = isfinite(loss) ? k + 1 : k;
       e->status = "diverged";
+      if (k < e->diverged_at) t = constant ? (double)(k + 1) * e->dyn->dt : t + e->dyn->dt * e->dyn->lr_factor;
       k = e->diverged_at;
-      rc = observe_row(e, k, (double)k * e->dyn->dt, isfinite(loss) ? NAN : loss, 1);
+      rc = observe_row(e, k, t, isfinite(loss) ? NAN : loss, 1);
       break;
     }
     if (stop_loss > 0 && loss <= stop_loss) converged = 1;
     k++;
-    if (show) progress(e, k, (double)k * e->dyn->dt, loss, t0, &last_print, 0);
+    /* t = Σ η_j; k·η exactly when constant, so that t columns read 300, not 299.99999999999 */
+    t = constant ? (double)k * e->dyn->dt : t + e->dyn->dt * e->dyn->lr_factor;
+    if (show) progress(e, k, t, loss, t0, &last_print, 0);
   }
   e->steps = k;
-  e->t_end = (double)k * e->dyn->dt;
+  e->t_end = t;
   if (show) progress(e, k, e->t_end, last_loss(e, loss), t0, &last_print, 1);
   return rc;
 }
