@@ -4,7 +4,7 @@
  * Every Hessian–vector product is, unless an exact one is supplied (sd_curvature_set_hvp), a central
  * difference of the problem's exact gradient along v:
  *   Hv ≈ (∇L(θ + hv) − ∇L(θ − hv)) / (2h),   h = ∛ε · max(1, ‖θ‖) / ‖v‖   (ε = DBL_EPSILON)
- * two gradient evaluations each, with error O(h²‖v‖³·‖∇³(∇L)‖) (truncation) + O(ε‖∇L‖/h) (rounding);
+ * two gradient evaluations each, with error (h²/6)‖∇⁴L[v,v,v]‖ (truncation) + O(ε‖∇L‖/h) (rounding);
  * the rule balances the two, about ε^⅔ ≈ 4e-11 relative to the curvature scale (docs/curvature.md).
  *
  * A workspace (sd_curvature) holds every buffer: sd_curvature_create allocates the Lanczos part,
@@ -68,7 +68,8 @@ typedef struct {
 
 typedef struct {
   double lambda_min, lambda_max; /* smallest and largest Ritz values */
-  double resid_min, resid_max;   /* ‖Hy − λy‖ of their Ritz pairs (unit y): each bounds |λ − an eigenvalue| */
+  double resid_min, resid_max;   /* ‖Hy − λy‖ of their Ritz pairs (unit y), from the Lanczos recurrence: each
+                                  * bounds |λ − an eigenvalue| up to the products' own error (~ε^⅔·‖H‖) */
   int iters;                     /* steps taken = Hessian–vector products */
   int restarts;                  /* invariant subspaces met (β ≈ 0) and left by a fresh orthogonal vector */
   int converged;                 /* the tol test passed (0 when tol = 0) */

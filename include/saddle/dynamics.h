@@ -24,6 +24,13 @@ typedef struct {
    * *t_reached receives the time reached. NULL for discrete dynamics. */
   sd_status (*advance)(sd_dynamics *d, sd_problem *p, double *theta, double t_out, double *t_reached,
                        sd_advance_result *result);
+  /* Checkpoints: the dynamics' own state (momentum buffers, Adam moments and step count, the flow's time
+   * and step size) as state_size() doubles. state_load() puts it back; for the flow it also restarts the
+   * integrator there, which the driver does at every checkpoint of every run, so that a resumed run and an
+   * uninterrupted one take bit-identical paths. NULL state_size: no state. */
+  size_t (*state_size)(const sd_dynamics *d);
+  void (*state_save)(const sd_dynamics *d, double *out);
+  sd_status (*state_load)(sd_dynamics *d, const double *in);
   /* Optional: solver statistics for summary.json ("integrator"); returns how many, writes up to max. */
   size_t (*stats)(const sd_dynamics *d, const char **names, double *values, size_t max);
   void (*destroy)(sd_dynamics *d);

@@ -44,6 +44,8 @@ const char *sd_metrics_name(const sd_metrics *m, size_t col);
 /* Column index by name, or -1. */
 long sd_metrics_col(const sd_metrics *m, const char *name);
 double sd_metrics_at(const sd_metrics *m, size_t row, size_t col);
+/* All rows, row-major (rows × cols), borrowed. */
+const double *sd_metrics_data(const sd_metrics *m);
 
 /* ---- phases (rules in phases.h) */
 

@@ -24,7 +24,11 @@ typedef struct {
  * dynamics. SD_ERR_CONFIG for any bad input. *out is freed with sd_experiment_free. */
 sd_status sd_experiment_prepare(const char *config_path, size_t n_overrides, char *const *overrides,
                                 sd_experiment **out);
-/* Runs to the end (status converged, max_steps, diverged or interrupted) and writes the run directory. */
+/* Prepares the run in DIR (a run directory with checkpoint.bin) to go on from its last checkpoint; then
+ * sd_experiment_run continues it in place, and its metrics.csv and final parameters are bit-identical to
+ * those of an uninterrupted run. */
+sd_status sd_experiment_resume(const char *dir, sd_experiment **out);
+/* Runs to the end (status converged, max_steps, t_max, diverged or interrupted) and writes the run directory. */
 sd_status sd_experiment_run(sd_experiment *e, const sd_run_options *opt);
 void sd_experiment_free(sd_experiment **e);
 /* The prepared problem and dynamics (borrowed), for step-level use by benchmarks and tests. */

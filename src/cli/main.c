@@ -20,6 +20,7 @@ static const char *USAGE =
     "commands:\n"
     "  run CONFIG.yaml [key.path=value ...] [-o DIR] [-q]   run an experiment, write its run directory\n"
     "  reproduce NAME [key.path=value ...] [-o DIR] [-q]     run a bundled experiment and check its claims\n"
+    "  resume DIR [-q]                                       go on with a run from its last checkpoint\n"
     "  list                                                  list the bundled experiments\n"
     "  --help, --version\n"
     "\n"
@@ -38,6 +39,8 @@ static const char *RUN_HELP =
     "\n"
     "options:\n"
     "  -o DIR        the run directory\n"
+    "  --checkpoint-every N   write DIR/checkpoint.bin every N steps (a flow: every N observations), so that\n"
+    "                `saddle resume DIR` can go on after a crash (same as run.checkpoint_every=N)\n"
     "  -q, --quiet   no progress line (it is shown only when stderr is a terminal anyway)\n"
     "\n"
     "exit status: 0 finished (converged or max_steps), 2 bad config or arrays (nothing written),\n"
@@ -49,6 +52,13 @@ static const char *REPRODUCE_HELP =
     "Runs the bundled experiment NAME (see `saddle list`) and checks each claim of its paper, printing\n"
     "the measured value and PASS or FAIL. Exit status 0 if and only if every claim passes (2 for a bad\n"
     "name or override, 1 otherwise). NAME may also be the path of a config file with claims.\n";
+
+static const char *RESUME_HELP =
+    "usage: saddle resume DIR [-q]\n"
+    "\n"
+    "Goes on with the run in DIR from its last checkpoint (written every run.checkpoint_every steps, and when\n"
+    "a discrete run is interrupted), with the config it recorded, and finishes it in place. Its metrics.csv\n"
+    "and final parameters are bit-identical to those of a run that was never stopped. Exit status as for run.\n";
 
 static const char *LIST_HELP =
     "usage: saddle list\n"
@@ -82,6 +92,7 @@ typedef struct {
   int quiet;
   char **overrides;
   size_t n_overrides;
+  char ckpt[64]; /* run.checkpoint_every=N from --checkpoint-every */
 } run_args;
 
 /* Parses [TARGET] [key=value ...] [-o DIR] [-q]; returns -1 after printing help, 2 on bad usage. */
@@ -96,6 +107,13 @@ static int parse_run_args(int argc, char **argv, const char *help, run_args *a) 
       return -1;
     } else if (!strcmp(s, "-q") || !strcmp(s, "--quiet")) {
       a->quiet = 1;
+    } else if (!strcmp(s, "--checkpoint-every")) {
+      if (i + 1 >= argc) {
+        fprintf(stderr, "saddle: %s needs a number of steps\n", s);
+        return EXIT_USAGE;
+      }
+      snprintf(a->ckpt, sizeof a->ckpt, "run.checkpoint_every=%s", argv[++i]);
+      a->overrides[a->n_overrides++] = a->ckpt;
     } else if (!strcmp(s, "-o") || !strcmp(s, "--out")) {
       if (i + 1 >= argc) {
         fprintf(stderr, "saddle: %s needs a directory\n", s);
@@ -127,10 +145,12 @@ static int status_exit(const char *status) {
   return EXIT_OK;
 }
 
-/* Runs one experiment; *out keeps it for the caller (reproduce reads its claims). */
-static int run_one(const char *config, const run_args *a, sd_experiment **out) {
+/* Runs one experiment (or resumes the one in a->target when resume is set); *out keeps it for the caller
+ * (reproduce reads its claims). */
+static int run_one(const char *config, const run_args *a, sd_experiment **out, int resume) {
   sd_experiment *e = NULL;
-  sd_status rc = sd_experiment_prepare(config, a->n_overrides, a->overrides, &e);
+  sd_status rc = resume ? sd_experiment_resume(config, &e)
+                        : sd_experiment_prepare(config, a->n_overrides, a->overrides, &e);
   if (rc != SD_OK) return fail(rc);
   install_handlers();
   sd_run_options opt = {.out_dir = a->out_dir, .progress = !a->quiet && isatty(STDERR_FILENO)};
@@ -152,7 +172,23 @@ static int cmd_run(int argc, char **argv) {
   int code = parse_run_args(argc, argv, RUN_HELP, &a);
   if (code == 0) {
     sd_experiment *e = NULL;
-    code = run_one(a.target, &a, &e);
+    code = run_one(a.target, &a, &e, 0);
+    sd_experiment_free(&e);
+  }
+  sd_free(a.overrides);
+  return code < 0 ? EXIT_OK : code;
+}
+
+static int cmd_resume(int argc, char **argv) {
+  run_args a;
+  int code = parse_run_args(argc, argv, RESUME_HELP, &a);
+  if (code == 0 && (a.n_overrides > 0 || a.out_dir)) {
+    fprintf(stderr, "saddle: resume takes no overrides and no -o: the run goes on in DIR with its own config\n");
+    code = EXIT_USAGE;
+  }
+  if (code == 0) {
+    sd_experiment *e = NULL;
+    code = run_one(a.target, &a, &e, 1);
     sd_experiment_free(&e);
   }
   sd_free(a.overrides);
@@ -175,7 +211,7 @@ static int cmd_reproduce(int argc, char **argv) {
     return EXIT_USAGE;
   }
   sd_experiment *e = NULL;
-  code = run_one(path, &a, &e);
+  code = run_one(path, &a, &e, 0);
   sd_free(a.overrides);
   if (!e) return code;
   size_t n;
@@ -251,6 +287,7 @@ int main(int argc, char **argv) {
   if (!strcmp(argv[1], "run")) return cmd_run(argc - 2, argv + 2);
   if (!strcmp(argv[1], "reproduce")) return cmd_reproduce(argc - 2, argv + 2);
   if (!strcmp(argv[1], "list")) return cmd_list(argc - 2, argv + 2);
+  if (!strcmp(argv[1], "resume")) return cmd_resume(argc - 2, argv + 2);
   fprintf(stderr, "saddle: unknown command '%s'\n%s", argv[1], USAGE);
   return EXIT_USAGE;
 }

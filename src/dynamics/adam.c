@@ -3,6 +3,7 @@
  *   m ← β₁m + (1−β₁)g,  v ← β₂v + (1−β₂)g²,  m̂ = m/(1−β₁ᵏ),  v̂ = v/(1−β₂ᵏ)
  *   adamw first decays θ ← θ(1 − ηλ) (decoupled);  then θ ← θ − η m̂/(√v̂ + ε).   t = η·step. */
 #include <math.h>
+#include <string.h>
 
 #include "saddle/alloc.h"
 #include "saddle/dynamics.h"
@@ -12,8 +13,25 @@ typedef struct {
   double lr, b1, b2, eps, wd;
   int decoupled;
   long k;              /* steps taken */
+  size_t dim;
   double *grad, *m, *v;
 } adam;
+
+/* state: m, v, then the step count (exact in a double up to 2^53) */
+static size_t adam_state_size(const sd_dynamics *d) { return 2 * ((const adam *)d)->dim + 1; }
+static void adam_state_save(const sd_dynamics *d, double *out) {
+  const adam *a = (const adam *)d;
+  memcpy(out, a->m, a->dim * sizeof(double));
+  memcpy(out + a->dim, a->v, a->dim * sizeof(double));
+  out[2 * a->dim] = (double)a->k;
+}
+static sd_status adam_state_load(sd_dynamics *d, const double *in) {
+  adam *a = (adam *)d;
+  memcpy(a->m, in, a->dim * sizeof(double));
+  memcpy(a->v, in + a->dim, a->dim * sizeof(double));
+  a->k = (long)in[2 * a->dim];
+  return SD_OK;
+}
 
 static sd_status adam_step(sd_dynamics *d, sd_problem *p, double *theta, double *loss) {
   adam *a = (adam *)d;
@@ -41,7 +59,11 @@ static void adam_destroy(sd_dynamics *d) {
   sd_free(a);
 }
 
-static const sd_dynamics_ops ADAM_OPS = {.step = adam_step, .destroy = adam_destroy};
+static const sd_dynamics_ops ADAM_OPS = {.step = adam_step,
+                                         .state_size = adam_state_size,
+                                         .state_save = adam_state_save,
+                                         .state_load = adam_state_load,
+                                         .destroy = adam_destroy};
 
 static sd_status create(const sd_config *cfg, const sd_problem *p, sd_dynamics **out, int decoupled) {
   adam *a = sd_calloc(1, sizeof *a);
@@ -61,6 +83,7 @@ static sd_status create(const sd_config *cfg, const sd_problem *p, sd_dynamics *
   a->eps = sd_config_real(cfg, "dynamics.eps");
   a->wd = sd_config_real(cfg, "dynamics.weight_decay");
   a->decoupled = decoupled;
+  a->dim = p->dim;
   a->base.dt = a->lr;
   *out = &a->base;
   return SD_OK;

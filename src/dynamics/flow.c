@@ -37,6 +37,7 @@ typedef struct {
   int created;           /* integrator created (lazily, at the first advance, from the driver's theta) */
   int order;
   double rtol, atol, h0;
+  double acc[7];         /* statistics of integrators before the last restart */
   char last_error[512];
 } flow;
 
@@ -75,13 +76,13 @@ static sd_status check(int flag, const char *what) {
   return SD_OK;
 }
 
-/* Creates the integrator at the driver's theta (the initial condition) at t = 0. */
+/* Creates the integrator at the driver's theta at time f->t (0 at first, a checkpoint's time after a restart). */
 static sd_status start(flow *f, double *theta) {
-  f->y = N_VMake_Serial((sunindextype)f->p->dim, theta, f->ctx);
+  if (!f->y) f->y = N_VMake_Serial((sunindextype)f->p->dim, theta, f->ctx);
   if (!f->y) return sd_error(SD_ERR_NOMEM, "cannot create an N_Vector");
   f->y_data = theta;
   if (f->implicit) {
-    f->mem = ARKStepCreate(NULL, rhs, 0.0, f->y, f->ctx);
+    f->mem = ARKStepCreate(NULL, rhs, f->t, f->y, f->ctx);
     if (!f->mem) return sd_error(SD_ERR_NOMEM, "cannot create ARKStep");
     f->ls = SUNLinSol_SPGMR(f->y, SUN_PREC_NONE, 0, f->ctx);
     if (!f->ls) return sd_error(SD_ERR_NOMEM, "cannot create SPGMR");
@@ -94,7 +95,7 @@ static sd_status start(flow *f, double *theta) {
     if (f->h0 > 0) SD_TRY(check(ARKStepSetInitStep(f->mem, f->h0), "SetInitStep"));
     if (f->n_roots) SD_TRY(check(ARKStepRootInit(f->mem, f->n_roots, roots), "RootInit"));
   } else {
-    f->mem = ERKStepCreate(rhs, 0.0, f->y, f->ctx);
+    f->mem = ERKStepCreate(rhs, f->t, f->y, f->ctx);
     if (!f->mem) return sd_error(SD_ERR_NOMEM, "cannot create ERKStep");
     SD_TRY(check(ERKStepSetErrHandlerFn(f->mem, on_arkode_error, f), "SetErrHandlerFn"));
     SD_TRY(check(ERKStepSetUserData(f->mem, f), "SetUserData"));
@@ -141,8 +142,65 @@ static sd_status flow_advance(sd_dynamics *d, sd_problem *p, double *theta, doub
   return SD_OK;
 }
 
+static void current_stats(const flow *f, double v[7]);
+
 static size_t flow_stats(const sd_dynamics *d, const char **names, double *values, size_t max) {
   const flow *f = (const flow *)d;
+  double v[7];
+  current_stats(f, v);
+  const char *n[] = {"steps", "step_attempts", "error_test_fails", "rhs_evals", "root_evals", "newton_iters",
+                     "linear_iters"};
+  size_t k = f->implicit ? 7 : 5;
+  for (size_t i = 0; i < k && i < max; i++) names[i] = n[i], values[i] = v[i] + f->acc[i];
+  return k;
+}
+
+/* state: t, the step size ARKODE would try next, the steps taken, and the statistics so far */
+static size_t flow_state_size(const sd_dynamics *d) {
+  (void)d;
+  return 3 + 7;
+}
+
+static void flow_state_save(const sd_dynamics *d, double *out) {
+  const flow *f = (const flow *)d;
+  realtype h = f->h0;
+  if (f->created) {
+    if (f->implicit) ARKStepGetCurrentStep(f->mem, &h);
+    else ERKStepGetCurrentStep(f->mem, &h);
+  }
+  out[0] = f->t;
+  out[1] = h;
+  out[2] = (double)d->steps;
+  double v[7];
+  current_stats(f, v);
+  for (int i = 0; i < 7; i++) out[3 + i] = f->acc[i] + v[i];
+}
+
+/* Restarts the integrator at the saved time with the saved step size (at the next advance, from theta). */
+static sd_status flow_state_load(sd_dynamics *d, const double *in) {
+  flow *f = (flow *)d;
+  if (f->created) {
+    if (f->implicit) ARKStepFree(&f->mem);
+    else ERKStepFree(&f->mem);
+    f->mem = NULL;
+    f->created = 0;
+  }
+  if (f->ls) {
+    SUNLinSolFree(f->ls);
+    f->ls = NULL;
+  }
+  if (f->y) {
+    N_VDestroy(f->y);
+    f->y = NULL;
+  }
+  f->t = in[0];
+  f->h0 = in[1];
+  d->steps = (long)in[2];
+  for (int i = 0; i < 7; i++) f->acc[i] = in[3 + i];
+  return SD_OK;
+}
+
+static void current_stats(const flow *f, double out[7]) {
   long steps = 0, attempts = 0, fails = 0, nfe = 0, nfi = 0, ng = 0, nni = 0, nli = 0;
   if (f->created) {
     if (f->implicit) {
@@ -161,13 +219,9 @@ static size_t flow_stats(const sd_dynamics *d, const char **names, double *value
       if (f->n_roots) ERKStepGetNumGEvals(f->mem, &ng);
     }
   }
-  const char *n[] = {"steps", "step_attempts", "error_test_fails", "rhs_evals", "root_evals", "newton_iters",
-                     "linear_iters"};
   double v[] = {(double)steps, (double)attempts, (double)fails, (double)(nfe + nfi), (double)ng, (double)nni,
                 (double)nli};
-  size_t k = f->implicit ? 7 : 5;
-  for (size_t i = 0; i < k && i < max; i++) names[i] = n[i], values[i] = v[i];
-  return k;
+  memcpy(out, v, sizeof v);
 }
 
 static void flow_destroy(sd_dynamics *d) {
@@ -183,7 +237,12 @@ static void flow_destroy(sd_dynamics *d) {
   sd_free(f);
 }
 
-static const sd_dynamics_ops FLOW_OPS = {.advance = flow_advance, .stats = flow_stats, .destroy = flow_destroy};
+static const sd_dynamics_ops FLOW_OPS = {.advance = flow_advance,
+                                         .state_size = flow_state_size,
+                                         .state_save = flow_state_save,
+                                         .state_load = flow_state_load,
+                                         .stats = flow_stats,
+                                         .destroy = flow_destroy};
 
 static sd_status flow_create(const sd_config *cfg, const sd_problem *p, sd_dynamics **out) {
   flow *f = sd_calloc(1, sizeof *f);

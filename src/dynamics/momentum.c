@@ -1,6 +1,7 @@
 /* momentum.c: heavy-ball and Nesterov momentum, in PyTorch's convention so trajectories compare one to one:
  *   b ← μb + ∇L(θ);  heavy ball: θ ← θ − ηb;  Nesterov: θ ← θ − η(∇L(θ) + μb).   b₀ = 0, t = η·step. */
 #include <cblas.h>
+#include <string.h>
 
 #include "saddle/alloc.h"
 #include "saddle/dynamics.h"
@@ -9,8 +10,20 @@ typedef struct {
   sd_dynamics base;
   double lr, mu;
   int nesterov;
+  size_t dim;
   double *grad, *buf; /* dim each */
 } momentum;
+
+static size_t mom_state_size(const sd_dynamics *d) { return ((const momentum *)d)->dim; }
+static void mom_state_save(const sd_dynamics *d, double *out) {
+  const momentum *m = (const momentum *)d;
+  memcpy(out, m->buf, m->dim * sizeof(double));
+}
+static sd_status mom_state_load(sd_dynamics *d, const double *in) {
+  momentum *m = (momentum *)d;
+  memcpy(m->buf, in, m->dim * sizeof(double));
+  return SD_OK;
+}
 
 static sd_status mom_step(sd_dynamics *d, sd_problem *p, double *theta, double *loss) {
   momentum *m = (momentum *)d;
@@ -36,7 +49,11 @@ static void mom_destroy(sd_dynamics *d) {
   sd_free(m);
 }
 
-static const sd_dynamics_ops MOM_OPS = {.step = mom_step, .destroy = mom_destroy};
+static const sd_dynamics_ops MOM_OPS = {.step = mom_step,
+                                        .state_size = mom_state_size,
+                                        .state_save = mom_state_save,
+                                        .state_load = mom_state_load,
+                                        .destroy = mom_destroy};
 
 static sd_status create(const sd_config *cfg, const sd_problem *p, sd_dynamics **out, int nesterov) {
   momentum *m = sd_calloc(1, sizeof *m);
@@ -52,6 +69,7 @@ static sd_status create(const sd_config *cfg, const sd_problem *p, sd_dynamics *
   m->lr = sd_config_real(cfg, "dynamics.lr");
   m->mu = sd_config_real(cfg, "dynamics.momentum");
   m->nesterov = nesterov;
+  m->dim = p->dim;
   m->base.dt = m->lr;
   *out = &m->base;
   return SD_OK;

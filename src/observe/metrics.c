@@ -95,6 +95,7 @@ sd_status sd_metrics_add(sd_metrics *m, double step, double t, double loss, cons
 }
 
 size_t sd_metrics_rows(const sd_metrics *m) { return m->n_rows; }
+const double *sd_metrics_data(const sd_metrics *m) { return m->data; }
 size_t sd_metrics_cols(const sd_metrics *m) { return m->n_cols; }
 const char *sd_metrics_name(const sd_metrics *m, size_t col) { return m->names[col]; }
 double sd_metrics_at(const sd_metrics *m, size_t row, size_t col) { return m->data[row * m->n_cols + col]; }

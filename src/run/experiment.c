@@ -12,6 +12,7 @@
 
 #include "saddle/alloc.h"
 #include "saddle/atomicfile.h"
+#include "saddle/checkpoint.h"
 #include "saddle/linalg.h"
 #include "saddle/npy.h"
 #include "saddle/run.h"
@@ -36,6 +37,8 @@ static sd_param BASE[] = {
     {"problem.kind", SD_T_ENUM, NULL, SD_NO_BOUNDS, problem_choices, "the model family"},
     {"dynamics.kind", SD_T_ENUM, "gd", SD_NO_BOUNDS, dynamics_choices, "the optimizer or flow"},
     {"run.max_steps", SD_T_INT, "1000", 0, 1e15, NULL, "number of steps (t_max = lr · max_steps)"},
+    {"run.checkpoint_every", SD_T_INT, "0", 0, 1e15, NULL, "write DIR/checkpoint.bin every N steps (a flow: every N observations); 0: only when interrupted"},
+    {"run.simulate_crash_after_checkpoints", SD_T_INT, "0", 0, 1e15, NULL, "testing aid: stop dead (like a kill) right after the N-th checkpoint; 0: never"},
     {"stop.loss_below", SD_T_REAL, "0", 0, 1e300, NULL, "stop with status converged once the loss is at or below this (0: never)"},
     {"stop.grad_norm_below", SD_T_REAL, "0", 0, 1e300, NULL, "flow: stop with status converged once ‖∇L‖ is at or below this (0: never)"},
     {"lr_schedule.kind", SD_T_ENUM, "constant", SD_NO_BOUNDS, "constant|step|cosine", "discrete dynamics: learning-rate schedule η_k = η·f(k)"},
@@ -107,7 +110,17 @@ struct sd_experiment {
   size_t n_claims;
   double *theta;
   double *obs;
+  /* checkpoints */
+  long ckpt_every, crash_after;
+  int resuming;
+  double *ck[4];      /* a checkpoint read for resuming: meta, theta, dynamics state, metrics rows */
+  size_t ck_len[4];
+  double *state;      /* dynamics state buffer */
+  size_t state_n;
 };
+
+enum { CK_META, CK_THETA, CK_STATE, CK_ROWS };
+enum { META_VERSION, META_STEP, META_T, META_OUTPUT, META_ROWS, META_COLS, META_N };
 
 const char *sd_experiment_name(const sd_experiment *e) { return sd_config_str(e->cfg, "experiment"); }
 const char *sd_experiment_dir(const sd_experiment *e) { return e->dir; }
@@ -141,6 +154,8 @@ void sd_experiment_free(sd_experiment **pe) {
   sd_free(e->theta);
   sd_free(e->obs);
   sd_free(e->times);
+  sd_free(e->state);
+  for (int i = 0; i < 4; i++) sd_free(e->ck[i]);
   sd_config_free(&e->cfg);
   sd_free(e);
   *pe = NULL;
@@ -256,6 +271,13 @@ sd_status sd_experiment_prepare(const char *config_path, size_t n_overrides, cha
   if (rc == SD_OK && sd_metrics_col(e->metrics, sd_config_str(e->cfg, "plateaus.metric")) < 0)
     rc = sd_config_fail(e->cfg, "plateaus.metric", "no metric '%s' in this run", sd_config_str(e->cfg, "plateaus.metric"));
   if (rc == SD_OK) {
+    e->ckpt_every = (long)sd_config_int(e->cfg, "run.checkpoint_every");
+    e->crash_after = (long)sd_config_int(e->cfg, "run.simulate_crash_after_checkpoints");
+    e->state_n = e->dyn->ops->state_size ? e->dyn->ops->state_size(e->dyn) : 0;
+    e->state = sd_malloc((e->state_n + 1) * sizeof(double));
+    if (!e->state) rc = sd_error(SD_ERR_NOMEM, "out of memory");
+  }
+  if (rc == SD_OK) {
     e->theta = sd_malloc(e->prob->dim * sizeof(double));
     e->obs = sd_malloc((e->prob->obs_total + 1) * sizeof(double));
     e->phases = sd_calloc(e->n_rules + 1, sizeof *e->phases);
@@ -346,6 +368,8 @@ static sd_status write_summary(const sd_experiment *e, const char *skipped, cons
     json_object_set_new(root, "integrator", st);
   }
   json_object_set_new(root, "wall_seconds", num(e->wall));
+  if (e->resuming)
+    json_object_set_new(root, "resumed_from_step", json_integer((json_int_t)e->ck[CK_META][META_STEP]));
   if (e->diverged_at >= 0) json_object_set_new(root, "diverged_at_step", json_integer(e->diverged_at));
   json_t *final = json_object();
   size_t rows = sd_metrics_rows(e->metrics);
@@ -470,6 +494,41 @@ static void progress(const sd_experiment *e, long step, double t_sim, double los
   if (force) fputc('\n', stderr);
 }
 
+/* Writes DIR/checkpoint.bin: where the run is (step, t, flow output index), θ, the dynamics' state and the
+ * metrics rows so far. For a flow, the integrator then restarts from exactly this state, as a resumed run
+ * will. Counts toward run.simulate_crash_after_checkpoints. */
+static sd_status checkpoint(sd_experiment *e, long step, double t, long output) {
+  size_t rows = sd_metrics_rows(e->metrics), cols = sd_metrics_cols(e->metrics);
+  double meta[META_N] = {1, (double)step, t, (double)output, (double)rows, (double)cols};
+  if (e->state_n) e->dyn->ops->state_save(e->dyn, e->state);
+  const double *blocks[4] = {meta, e->theta, e->state, sd_metrics_data(e->metrics)};
+  size_t lens[4] = {META_N, e->prob->dim, e->state_n, rows * cols};
+  char path[4200];
+  snprintf(path, sizeof path, "%s/checkpoint.bin", e->dir);
+  SD_TRY(sd_checkpoint_write(path, 4, blocks, lens));
+  if (e->state_n && e->dyn->ops->advance) SD_TRY(e->dyn->ops->state_load(e->dyn, e->state));
+  /* the ordinal of this periodic checkpoint, the same in a resumed run, which so never crashes again */
+  long ordinal = e->ckpt_every > 0 ? (output >= 0 ? output : step) / e->ckpt_every : 0;
+  if (e->crash_after > 0 && ordinal == e->crash_after)
+    return sd_error(SD_ERR_IO, "simulated crash after checkpoint %ld (run.simulate_crash_after_checkpoints)", ordinal);
+  return SD_OK;
+}
+
+/* Puts a resumed run back where its checkpoint left it: rows, θ, dynamics state. */
+static sd_status restore(sd_experiment *e) {
+  size_t cols = sd_metrics_cols(e->metrics), rows = (size_t)e->ck[CK_META][META_ROWS];
+  if ((size_t)e->ck[CK_META][META_COLS] != cols || e->ck_len[CK_THETA] != e->prob->dim || e->ck_len[CK_STATE] != e->state_n ||
+      e->ck_len[CK_ROWS] != rows * cols)
+    return sd_error(SD_ERR_IO, "%s/checkpoint.bin does not fit this run's config", e->dir);
+  for (size_t r = 0; r < rows; r++) {
+    const double *row = e->ck[CK_ROWS] + r * cols;
+    SD_TRY(sd_metrics_add(e->metrics, row[0], row[1], row[2], row + 3));
+  }
+  memcpy(e->theta, e->ck[CK_THETA], e->prob->dim * sizeof(double));
+  if (e->state_n) SD_TRY(e->dyn->ops->state_load(e->dyn, e->ck[CK_STATE]));
+  return SD_OK;
+}
+
 static double last_loss(const sd_experiment *e, double fallback) {
   size_t rows = sd_metrics_rows(e->metrics);
   return rows ? sd_metrics_at(e->metrics, rows - 1, 2) : fallback;
@@ -484,16 +543,33 @@ static sd_status run_discrete(sd_experiment *e, int show, double t0) {
   int converged = 0;
   int constant = e->lr.kind == SD_LR_CONSTANT && e->lr.warmup == 0;
   sd_status rc = SD_OK;
+  long seen = -1;  /* a step whose row is already in the table (a resumed run's checkpoint step) */
+  long start = -1; /* the step a resumed run starts from: its checkpoint is the one read */
+  if (e->resuming) {
+    k = start = (long)e->ck[CK_META][META_STEP];
+    t = e->ck[CK_META][META_T];
+    size_t rows = sd_metrics_rows(e->metrics);
+    if (rows && sd_metrics_at(e->metrics, rows - 1, 0) == (double)k) seen = k;
+  }
   for (;;) {
     int due = sd_schedule_due(&e->sched, k);
     int last = k >= e->max_steps || converged || stop_requested;
-    if (due || last) {
+    /* an interrupted run can be resumed from where it stopped: checkpoint before the extra final row */
+    if (last && stop_requested && !converged && k < e->max_steps && k != start) {
+      rc = checkpoint(e, k, t, -1);
+      if (rc != SD_OK) break;
+    }
+    if ((due || last) && k != seen) {
       rc = observe_row(e, k, t, 0.0, 0);
       if (rc != SD_OK) break;
     }
     if (last) {
       e->status = converged ? "converged" : stop_requested ? "interrupted" : "max_steps";
       break;
+    }
+    if (e->ckpt_every > 0 && k % e->ckpt_every == 0 && k != start && k > 0) {
+      rc = checkpoint(e, k, t, -1);
+      if (rc != SD_OK) break;
     }
     if (!constant) e->dyn->lr_factor = sd_lr_factor(&e->lr, k);
     rc = e->dyn->ops->step(e->dyn, p, e->theta, &loss);
@@ -522,9 +598,16 @@ static sd_status run_discrete(sd_experiment *e, int show, double t0) {
 /* Continuous dynamics: the integrator advances to each observation time in turn. */
 static sd_status run_flow(sd_experiment *e, int show, double t0) {
   double last_print = 0.0, t = 0.0;
-  sd_status rc = observe_row(e, 0, 0.0, 0.0, 0);
+  size_t j0 = 1;
+  sd_status rc = SD_OK;
+  if (e->resuming) {
+    t = e->ck[CK_META][META_T];
+    j0 = (size_t)e->ck[CK_META][META_OUTPUT] + 1;
+  } else {
+    rc = observe_row(e, 0, 0.0, 0.0, 0);
+  }
   e->status = "t_max";
-  for (size_t j = 1; rc == SD_OK && j < e->n_times; j++) {
+  for (size_t j = j0; rc == SD_OK && j < e->n_times; j++) {
     sd_advance_result res;
     rc = e->dyn->ops->advance(e->dyn, e->prob, e->theta, e->times[j], &t, &res);
     if (rc != SD_OK) break;
@@ -536,6 +619,8 @@ static sd_status run_flow(sd_experiment *e, int show, double t0) {
     if (res == SD_ADVANCE_CONVERGED) e->status = "converged";
     if (res == SD_ADVANCE_INTERRUPTED) e->status = "interrupted";
     if (res != SD_ADVANCE_REACHED || e->diverged_at >= 0) break;
+    if (rc == SD_OK && e->ckpt_every > 0 && j % (size_t)e->ckpt_every == 0 && j + 1 < e->n_times)
+      rc = checkpoint(e, e->dyn->steps, t, (long)j);
     if (show) progress(e, e->dyn->steps, t, last_loss(e, NAN), t0, &last_print, 0);
   }
   e->steps = e->dyn->steps;
@@ -544,8 +629,27 @@ static sd_status run_flow(sd_experiment *e, int show, double t0) {
   return rc;
 }
 
+sd_status sd_experiment_resume(const char *dir, sd_experiment **out) {
+  char path[4200];
+  snprintf(path, sizeof path, "%s/config.resolved.yaml", dir);
+  SD_TRY(sd_experiment_prepare(path, 0, NULL, out));
+  sd_experiment *e = *out;
+  snprintf(path, sizeof path, "%s/checkpoint.bin", dir);
+  sd_status rc = access(path, F_OK) == 0 ? sd_checkpoint_read(path, 4, e->ck, e->ck_len)
+                                          : sd_error(SD_ERR_CONFIG, "%s: no checkpoint to resume from (run with --checkpoint-every N)", dir);
+  if (rc == SD_OK && (e->ck_len[CK_META] != META_N || e->ck[CK_META][META_VERSION] != 1))
+    rc = sd_error(SD_ERR_IO, "%s: checkpoint of another version", path);
+  if (rc == SD_OK && !(e->dir = sd_strdup(dir))) rc = sd_error(SD_ERR_NOMEM, "out of memory");
+  if (rc != SD_OK) {
+    sd_experiment_free(out);
+    return rc;
+  }
+  e->resuming = 1;
+  return SD_OK;
+}
+
 sd_status sd_experiment_run(sd_experiment *e, const sd_run_options *opt) {
-  SD_TRY(create_run_dir(e, opt ? opt->out_dir : NULL));
+  if (!e->resuming) SD_TRY(create_run_dir(e, opt ? opt->out_dir : NULL));
   char path[4200];
   snprintf(path, sizeof path, "%s/config.resolved.yaml", e->dir);
   SD_TRY(sd_config_write_resolved(e->cfg, path));
@@ -553,6 +657,7 @@ sd_status sd_experiment_run(sd_experiment *e, const sd_run_options *opt) {
   SD_TRY(write_summary(e, NULL, NULL));
   snprintf(path, sizeof path, "%s/metrics.csv", e->dir);
   SD_TRY(sd_metrics_open_csv(e->metrics, path));
+  if (e->resuming) SD_TRY(restore(e));
 
   sd_problem *p = e->prob;
   int show = opt && opt->progress;
