@@ -249,3 +249,78 @@ Test(dynamics, clipping_and_scheduled_time) {
   cr_assert(strstr(s, "\"t\": 0.25"), "t = Σ η_k = 0.25 expected: %s", s);
   free(s), free(th), free(dir), free(files);
 }
+
+Test(dynamics, scaled_gd_preconditions_with_the_problems_hook) {
+  /* the sensing preconditioner: P(G) = G(UᵀU + λI)⁻¹, so P(G)·(UᵀU + λI) must give G back */
+  sd_config *cfg;
+  sd_arrays *arr;
+  sd_problem *p = th_problem("problem: {kind: sensing, n: 7, rank: 2, width: 3, measurements: 40}\ninit: {scale: 0.8}\n",
+                             &cfg, &arr);
+  cr_assert_not_null(p->ops->precondition);
+  const double *U = p->theta0;
+  double G[21], PG[21], back[21];
+  for (int i = 0; i < 21; i++) G[i] = PG[i] = cos(1.0 + i);
+  const double lambda = 0.3;
+  cr_assert_eq(p->ops->precondition(p, U, PG, lambda), SD_OK);
+  double Km[9] = {0};
+  for (int a = 0; a < 3; a++)
+    for (int b = 0; b < 3; b++) {
+      for (int i = 0; i < 7; i++) Km[a * 3 + b] += U[i * 3 + a] * U[i * 3 + b];
+      if (a == b) Km[a * 3 + b] += lambda;
+    }
+  double err = 0;
+  for (int i = 0; i < 7; i++)
+    for (int b = 0; b < 3; b++) {
+      back[i * 3 + b] = 0;
+      for (int a = 0; a < 3; a++) back[i * 3 + b] += PG[i * 3 + a] * Km[a * 3 + b];
+      err = fmax(err, fabs(back[i * 3 + b] - G[i * 3 + b]));
+    }
+  cr_assert_lt(err, 1e-13, "PG·K differs from G by %g", err);
+  /* at U = 0 with λ = 0 the matrix is singular: the guarded solve still returns finite values */
+  double Z[21] = {0};
+  for (int i = 0; i < 21; i++) PG[i] = G[i];
+  cr_assert_eq(p->ops->precondition(p, Z, PG, 0.0), SD_OK);
+  for (int i = 0; i < 21; i++) cr_assert(isfinite(PG[i]));
+  sd_problem_free(&p);
+  sd_arrays_free(&arr);
+  sd_config_free(&cfg);
+}
+
+Test(dynamics, scaled_gd_is_condition_number_free_and_gd_is_not) {
+  /* exact rank (width = rank), κ = 100, from a moderate init: ScaledGD reaches 1e-8 relative error in far fewer
+   * steps than GD with its step 0.5/σ₁ (tong21 claim 1, symmetric case) */
+  const char *base = "problem: {kind: sensing, n: 20, rank: 2, width: 2, measurements: 300, kappa: 100}\n"
+                     "init: {scale: 0.3}\nrun: {max_steps: 3000}\nstop: {loss_below: 1.0e-16}\nobserve: {per_decade: 10}\n";
+  char yaml[1024];
+  snprintf(yaml, sizeof yaml, "%sdynamics: {kind: scaled_gd, lr: 0.5}\n", base);
+  char *d1 = run_yaml(yaml, 0, NULL);
+  snprintf(yaml, sizeof yaml, "%sdynamics: {kind: gd, lr: 0.5}\n", base);
+  char *d2 = run_yaml(yaml, 0, NULL);
+  char p[600];
+  snprintf(p, sizeof p, "%s/run/summary.json", d1);
+  char *s1 = th_slurp(p, NULL);
+  snprintf(p, sizeof p, "%s/run/summary.json", d2);
+  char *s2 = th_slurp(p, NULL);
+  cr_assert(strstr(s1, "\"status\": \"converged\""), "%s", s1);
+  long steps1 = strtol(strstr(s1, "\"steps\": ") + 9, NULL, 10), steps2 = strtol(strstr(s2, "\"steps\": ") + 9, NULL, 10);
+  cr_log_info("ScaledGD %ld steps, GD %ld steps", steps1, steps2);
+  cr_assert_lt(steps1 * 10, steps2, "ScaledGD %ld steps, GD %ld", steps1, steps2);
+  free(s1), free(s2), free(d1), free(d2);
+}
+
+Test(dynamics, preconditioned_dynamics_need_the_hook) {
+  char *dir = th_tmpdir();
+  char path[512];
+  snprintf(path, sizeof path, "%s/cfg.yaml", dir);
+  FILE *f = fopen(path, "w");
+  fputs("problem: {kind: quadratic}\ndynamics: {kind: scaled_gd}\n", f);
+  fclose(f);
+  sd_experiment *e = NULL;
+  cr_assert_eq(sd_experiment_prepare(path, 0, NULL, &e), SD_ERR_CONFIG);
+  cr_assert(strstr(sd_error_message(), "dynamics.kind") && strstr(sd_error_message(), "preconditioner hook"), "%s",
+            sd_error_message());
+  char *over[] = {"dynamics.kind=flow", "dynamics.preconditioned=true"};
+  cr_assert_eq(sd_experiment_prepare(path, 2, over, &e), SD_ERR_CONFIG);
+  cr_assert(strstr(sd_error_message(), "dynamics.preconditioned"), "%s", sd_error_message());
+  free(dir);
+}

@@ -64,7 +64,9 @@ extern const sd_dynamics_class sd_dynamics_momentum; /* heavy ball */
 extern const sd_dynamics_class sd_dynamics_nesterov;
 extern const sd_dynamics_class sd_dynamics_adam;
 extern const sd_dynamics_class sd_dynamics_adamw;
-/* Gradient flow θ̇ = −∇L(θ) by SUNDIALS ARKODE with error control. */
+/* Preconditioned GD through the problem's precondition hook. */
+extern const sd_dynamics_class sd_dynamics_scaled;
+/* Gradient flow θ̇ = −∇L(θ) (or −P(θ)∇L(θ)) by SUNDIALS ARKODE with error control. */
 extern const sd_dynamics_class sd_dynamics_flow;
 
 /* Learning-rate schedule of discrete dynamics: the factor multiplying η at step k (0-based) of max_steps. */

@@ -24,6 +24,10 @@ typedef struct {
    * obs_names). t lets observables compare with closed-form trajectories. */
   void (*observe)(sd_problem *p, const double *theta, double t, double *out);
   void (*destroy)(sd_problem *p);
+  /* Optional (NULL if the family has none): g ← P(theta)·g, the family's preconditioner with damping
+   * lambda ≥ 0 (the low-rank family: g(UᵀU + λI)⁻¹, ScaledGD(λ)). In place, no allocation.
+   * Preconditioned dynamics reject problems without it. */
+  sd_status (*precondition)(sd_problem *p, const double *theta, double *g, double lambda);
 } sd_problem_ops;
 
 struct sd_problem {

@@ -38,6 +38,8 @@ typedef struct {
   int order;
   double rtol, atol, h0;
   double acc[7];         /* statistics of integrators before the last restart */
+  int precondition;      /* θ̇ = −P(θ)∇L(θ) through the problem's hook */
+  double damping;
   char last_error[512];
 } flow;
 
@@ -46,6 +48,7 @@ static int rhs(realtype t, N_Vector y, N_Vector ydot, void *user) {
   flow *f = user;
   double *yd = N_VGetArrayPointer(ydot);
   double loss = f->p->ops->loss_grad(f->p, N_VGetArrayPointer(y), yd);
+  if (f->precondition && f->p->ops->precondition(f->p, N_VGetArrayPointer(y), yd, f->damping) != SD_OK) return 1;
   cblas_dscal((int)f->p->dim, -1.0, yd, 1);
   /* a non-finite loss is recoverable: ARKODE retries with a smaller step, and gives up if it must */
   return isfinite(loss) ? 0 : 1;
@@ -257,8 +260,14 @@ static sd_status flow_create(const sd_config *cfg, const sd_problem *p, sd_dynam
   f->stop_loss = sd_config_real(cfg, "stop.loss_below");
   f->stop_grad = sd_config_real(cfg, "stop.grad_norm_below");
   f->n_roots = (f->stop_loss > 0) + (f->stop_grad > 0);
+  f->precondition = sd_config_bool(cfg, "dynamics.preconditioned");
+  f->damping = sd_config_real(cfg, "dynamics.damping");
   sd_status rc = SD_OK;
-  if (f->implicit && (f->order < 2 || f->order > 5))
+  if (f->precondition && !p->ops->precondition)
+    rc = sd_config_fail(cfg, "dynamics.preconditioned", "problem '%s' has no preconditioner hook",
+                        sd_config_str(cfg, "problem.kind"));
+  if (rc != SD_OK) {
+  } else if (f->implicit && (f->order < 2 || f->order > 5))
     rc = sd_config_fail(cfg, "dynamics.order", "the dirk method has orders 2 to 5, not %d", f->order);
   else if (!f->implicit && (f->order < 2 || f->order > 8))
     rc = sd_config_fail(cfg, "dynamics.order", "the erk method has orders 2 to 8, not %d", f->order);
@@ -282,6 +291,8 @@ static const sd_param FLOW_PARAMS[] = {
     {"rtol", SD_T_REAL, "1e-8", 1e-15, 1, NULL, "relative tolerance of the local error"},
     {"atol", SD_T_REAL, "1e-12", 0, 1e300, NULL, "absolute tolerance of the local error"},
     {"initial_step", SD_T_REAL, "0", 0, 1e300, NULL, "first step size (0: ARKODE's estimate)"},
+    {"preconditioned", SD_T_BOOL, "false", SD_NO_BOUNDS, NULL, "integrate θ̇ = −P(θ)∇L(θ) with the problem's preconditioner"},
+    {"damping", SD_T_REAL, "0", 0, 1e300, NULL, "λ of the preconditioner"},
 };
 
 const sd_dynamics_class sd_dynamics_flow = {

@@ -14,6 +14,7 @@
 #include "problems/sensing.h"
 
 #include <cblas.h>
+#include <lapacke.h>
 #include <math.h>
 #include <string.h>
 
@@ -48,6 +49,8 @@ typedef struct {
   double *T;          /* n × r  */
   double *Lt;         /* n × r  top-r left singular vectors of U */
   double *C;          /* r × r  */
+  double *K;          /* w × w  UᵀU + λI and its Cholesky factor (preconditioner) */
+  long precond_fallbacks;
   sd_svd svd_B, svd_U, svd_nw, svd_nr;
   size_t obs_len[N_OBS];
 } sensing;
@@ -152,7 +155,7 @@ static void sensing_destroy(sd_problem *p) {
   sensing *s = (sensing *)p;
   if (!s) return;
   double *bufs[] = {s->A, s->y, s->Ustar, s->Xstar, s->VX, s->L, s->spec, s->Z, s->res, s->B, s->P, s->T, s->Lt, s->C,
-                    s->base.theta0};
+                    s->K, s->base.theta0};
   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) sd_free(bufs[i]);
   sd_svd_free(&s->svd_B);
   sd_svd_free(&s->svd_U);
@@ -161,8 +164,35 @@ static void sensing_destroy(sd_problem *p) {
   sd_free(s);
 }
 
-static const sd_problem_ops SENSING_OPS = {
-    .loss_grad = sensing_loss_grad, .observe = sensing_observe, .destroy = sensing_destroy};
+/* ScaledGD(λ) preconditioner: G ← G(UᵀU + λI)⁻¹ by Cholesky. When UᵀU + λI is numerically singular (λ = 0
+ * from a tiny init: the spec's pitfall), a damping δ = 1e-12·tr(UᵀU)/w (then ×100) is added and counted. */
+static sd_status sensing_precondition(sd_problem *p, const double *U, double *G, double lambda) {
+  sensing *s = (sensing *)p;
+  int w = s->w, n = s->n;
+  double extra = 0.0;
+  for (int attempt = 0; attempt < 8; attempt++) {
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, w, n, 1.0, U, w, 0.0, s->K, w);
+    double tr = 0;
+    for (int i = 0; i < w; i++) tr += s->K[(size_t)i * w + i];
+    for (int i = 0; i < w; i++) s->K[(size_t)i * w + i] += lambda + extra;
+    /* K is symmetric: its row-major upper triangle is the column-major lower one */
+    lapack_int info = LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', w, s->K, w);
+    if (info == 0) {
+      /* G (row-major n×w) is Gᵀ column-major: solve K·Y = Gᵀ, then Y read row-major is G·K⁻¹ */
+      info = LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, 'L', w, n, s->K, w, G, w);
+      return info == 0 ? SD_OK : sd_error(SD_ERR_NUMERIC, "dpotrs failed (info %d)", (int)info);
+    }
+    if (info < 0) return sd_error(SD_ERR_NUMERIC, "dpotrf: bad argument %d", (int)-info);
+    extra = extra == 0.0 ? 1e-12 * (tr > 0 ? tr / w : 1.0) : extra * 100.0;
+    s->precond_fallbacks++;
+  }
+  return sd_error(SD_ERR_NUMERIC, "UᵀU + λI is singular even with damping %g", extra);
+}
+
+static const sd_problem_ops SENSING_OPS = {.loss_grad = sensing_loss_grad,
+                                           .observe = sensing_observe,
+                                           .destroy = sensing_destroy,
+                                           .precondition = sensing_precondition};
 
 /* ---------------------------------------------------------------- setup: truth, operator, init */
 
@@ -295,11 +325,12 @@ static sd_status sensing_create(const sd_config *cfg, uint64_t seed, sd_arrays *
   s->spec = sd_malloc((size_t)n * sizeof(double));
   s->B = sd_malloc((size_t)r * w * sizeof(double));
   s->C = sd_malloc((size_t)r * r * sizeof(double));
+  s->K = sd_malloc((size_t)w * w * sizeof(double));
   s->P = sd_malloc(nw * sizeof(double));
   s->base.theta0 = sd_malloc(nw * sizeof(double));
   sd_status rc = SD_OK;
   if (!s->A || !s->y || !s->res || !s->Ustar || !s->VX || !s->L || !s->T || !s->Lt || !s->Xstar || !s->Z || !s->spec ||
-      !s->B || !s->C || !s->P || !s->base.theta0)
+      !s->B || !s->C || !s->K || !s->P || !s->base.theta0)
     rc = sd_error(SD_ERR_NOMEM, "out of memory for the sensing problem (operator: %.1f MiB)", bytes / (1 << 20));
   if (rc == SD_OK) rc = sd_svd_create(&s->svd_B, (int)r, (int)w, 0, 1);
   if (rc == SD_OK) rc = sd_svd_create(&s->svd_U, (int)n, (int)w, 1, 0);
