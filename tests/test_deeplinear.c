@@ -118,3 +118,20 @@ Test(plateaus, staircase_of_three_levels) {
   sd_free(p);
   sd_metrics_free(&m);
 }
+
+Test(deeplinear, every_plateau_is_a_saddle_of_the_next_mode, .timeout = 60) {
+  /* at the plateau where modes 1..α−1 are learned, the Hessian's most negative eigenvalue is −s_α (the
+   * escape direction of the next mode): −4, −2, −1, −0.5 for s = (4, 2, 1, 0.5) */
+  char *d = th_tmpdir();
+  char cmd[2048], out[8192];
+  snprintf(cmd, sizeof cmd, "OPENBLAS_NUM_THREADS=1 %s run %s/examples/saxe14-deep-linear.yaml -q -o %s/r 2>&1", SADDLE_BINARY,
+           SADDLE_SOURCE_DIR, d);
+  cr_assert_eq(th_sh(cmd, out, sizeof out), 0, "%s", out);
+  snprintf(cmd, sizeof cmd,
+           "/usr/bin/python3 -c \"import json; s = json.load(open('%s/r/summary.json'));"
+           "h = [p['hess_min'] for p in s['plateaus']['found']]; print(h);"
+           "assert len(h) == 4 and all(abs(a - b) < 2e-3 * abs(b) for a, b in zip(h, [-4, -2, -1, -0.5])), h\" 2>&1",
+           d);
+  cr_assert_eq(th_sh(cmd, out, sizeof out), 0, "%s", out);
+  free(d);
+}

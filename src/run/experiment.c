@@ -13,6 +13,7 @@
 #include "saddle/alloc.h"
 #include "saddle/atomicfile.h"
 #include "saddle/checkpoint.h"
+#include "saddle/curvature.h"
 #include "saddle/linalg.h"
 #include "saddle/npy.h"
 #include "saddle/run.h"
@@ -50,6 +51,9 @@ static sd_param BASE[] = {
     {"observe.schedule", SD_T_ENUM, "log", SD_NO_BOUNDS, "log|every", "observation steps: log-spaced, or every k steps"},
     {"observe.per_decade", SD_T_INT, "20", 1, 10000, NULL, "log schedule: observations per decade of steps"},
     {"observe.every", SD_T_INT, "1", 1, 1e15, NULL, "every schedule: observe each k-th step"},
+    {"observe.hessian", SD_T_ENUM, "off", SD_NO_BOUNDS, "off|lanczos|full", "extreme Hessian eigenvalues as columns hess_min, hess_max: by Lanczos, or the full spectrum (small problems)"},
+    {"observe.hessian_every", SD_T_INT, "10", 1, 1e15, NULL, "compute them at every N-th observation, and at the first and the last"},
+    {"observe.hessian_iters", SD_T_INT, "40", 2, 100000, NULL, "Lanczos steps (Hessian-vector products, two gradients each)"},
     {"observe.t_first", SD_T_REAL, "0.01", 1e-300, 1e300, NULL, "flow: first positive observation time (then per_decade per decade up to t_max)"},
     {"output.max_array_mb", SD_T_REAL, "512", 0, 1e300, NULL, "arrays larger than this are not saved (they are reproducible from the seed)"},
     {"plateaus.metric", SD_T_STRING, "loss", SD_NO_BOUNDS, NULL, "the metrics.csv column whose plateaus are detected"},
@@ -117,6 +121,15 @@ struct sd_experiment {
   size_t ck_len[4];
   double *state;      /* dynamics state buffer */
   size_t state_n;
+  /* curvature columns */
+  sd_curvature *curv;
+  int hess_full;
+  long hess_every;
+  int hess_iters;
+  double *eigs;
+  const char **obs_names; /* the problem's observables, then hess_min, hess_max */
+  size_t *obs_lens;
+  size_t n_obs;
 };
 
 enum { CK_META, CK_THETA, CK_STATE, CK_ROWS };
@@ -156,6 +169,10 @@ void sd_experiment_free(sd_experiment **pe) {
   sd_free(e->times);
   sd_free(e->state);
   for (int i = 0; i < 4; i++) sd_free(e->ck[i]);
+  sd_curvature_free(&e->curv);
+  sd_free(e->eigs);
+  sd_free(e->obs_names);
+  sd_free(e->obs_lens);
   sd_config_free(&e->cfg);
   sd_free(e);
   *pe = NULL;
@@ -170,6 +187,34 @@ static sd_status pick_kind(sd_config *cfg, const char *key, const char *def, con
   *found = is_problem ? (const void *)sd_problem_class_find(kind) : (const void *)sd_dynamics_class_find(kind);
   if (*found) return SD_OK;
   return sd_config_fail(cfg, key, "'%s' is not one of %s", kind, choices);
+}
+
+/* The metric columns: the problem's observables, then hess_min and hess_max when observe.hessian is on. */
+static sd_status setup_curvature(sd_experiment *e) {
+  const sd_problem *p = e->prob;
+  const char *mode = sd_config_str(e->cfg, "observe.hessian");
+  int on = strcmp(mode, "off") != 0;
+  e->n_obs = p->n_obs + (on ? 2 : 0);
+  e->obs_names = sd_calloc(e->n_obs + 1, sizeof *e->obs_names);
+  e->obs_lens = sd_calloc(e->n_obs + 1, sizeof *e->obs_lens);
+  if (!e->obs_names || !e->obs_lens) return sd_error(SD_ERR_NOMEM, "out of memory");
+  for (size_t i = 0; i < p->n_obs; i++) e->obs_names[i] = p->obs_names[i], e->obs_lens[i] = p->obs_len[i];
+  if (!on) return SD_OK;
+  e->obs_names[p->n_obs] = "hess_min";
+  e->obs_names[p->n_obs + 1] = "hess_max";
+  e->obs_lens[p->n_obs] = e->obs_lens[p->n_obs + 1] = 1;
+  e->hess_full = !strcmp(mode, "full");
+  e->hess_every = (long)sd_config_int(e->cfg, "observe.hessian_every");
+  e->hess_iters = (int)sd_config_int(e->cfg, "observe.hessian_iters");
+  SD_TRY(sd_curvature_create(p->dim, e->hess_iters, &e->curv));
+  if (e->hess_full) {
+    sd_status rc = sd_curvature_reserve_spectrum(e->curv);
+    if (rc == SD_ERR_CONFIG) return sd_config_fail(e->cfg, "observe.hessian", "%s; use lanczos", sd_error_message());
+    SD_TRY(rc);
+    e->eigs = sd_malloc(p->dim * sizeof(double));
+    if (!e->eigs) return sd_error(SD_ERR_NOMEM, "out of memory");
+  }
+  return SD_OK;
 }
 
 /* Observation times of a flow: 0, then t_first·10^(j/per_decade) below t_max, then t_max. */
@@ -262,9 +307,9 @@ sd_status sd_experiment_prepare(const char *config_path, size_t n_overrides, cha
     else
       rc = sd_schedule_every(&e->sched, e->max_steps, (long)sd_config_int(e->cfg, "observe.every"));
   }
+  if (rc == SD_OK) rc = setup_curvature(e);
   if (rc == SD_OK)
-    rc = sd_metrics_create(&e->metrics, e->prob->n_obs, e->prob->obs_names, e->prob->obs_len,
-                           (e->times ? e->n_times : e->sched.n) + 2);
+    rc = sd_metrics_create(&e->metrics, e->n_obs, e->obs_names, e->obs_lens, (e->times ? e->n_times : e->sched.n) + 2);
   if (rc == SD_OK)
     rc = sd_phase_rules_from_config(e->cfg, e->pcls->phases, e->pcls->n_phases, e->metrics, &e->rules, &e->n_rules);
   if (rc == SD_OK) rc = sd_claims_check_config(e->cfg, e->metrics, e->rules, e->n_rules);
@@ -279,7 +324,7 @@ sd_status sd_experiment_prepare(const char *config_path, size_t n_overrides, cha
   }
   if (rc == SD_OK) {
     e->theta = sd_malloc(e->prob->dim * sizeof(double));
-    e->obs = sd_malloc((e->prob->obs_total + 1) * sizeof(double));
+    e->obs = sd_malloc((e->prob->obs_total + 3) * sizeof(double));
     e->phases = sd_calloc(e->n_rules + 1, sizeof *e->phases);
     if (!e->theta || !e->obs || !e->phases) rc = sd_error(SD_ERR_NOMEM, "out of memory");
     else memcpy(e->theta, e->prob->theta0, e->prob->dim * sizeof(double));
@@ -406,6 +451,16 @@ static sd_status write_summary(const sd_experiment *e, const char *skipped, cons
     json_object_set_new(o, "t_end", num(q->t_end));
     json_object_set_new(o, "level", num(q->level));
     json_object_set_new(o, "jump_t", q->has_jump ? num(q->jump_t) : json_null());
+    long hc = sd_metrics_col(e->metrics, "hess_min");
+    if (hc >= 0) {
+      /* the curvature observed nearest the plateau's middle (in log t): a saddle has hess_min < 0 */
+      double best = INFINITY, v = NAN, mid = 0.5 * (log(q->t_start) + log(q->t_end));
+      for (size_t r = 0; r < sd_metrics_rows(e->metrics); r++) {
+        double tr = sd_metrics_at(e->metrics, r, 1), x = sd_metrics_at(e->metrics, r, (size_t)hc);
+        if (tr >= q->t_start && tr <= q->t_end && !isnan(x) && fabs(log(tr) - mid) < best) best = fabs(log(tr) - mid), v = x;
+      }
+      json_object_set_new(o, "hess_min", num(v));
+    }
     json_array_append_new(plats, o);
   }
   json_t *pl = json_object();
@@ -470,10 +525,28 @@ static double now_s(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static sd_status observe_row(sd_experiment *e, long step, double t, double loss_known, int have_loss) {
+/* Appends the metrics row of θ at (step, t). final: the run's last row (curvature is always computed there). */
+static sd_status observe_row(sd_experiment *e, long step, double t, double loss_known, int have_loss, int final) {
   sd_problem *p = e->prob;
   double loss = have_loss ? loss_known : p->ops->loss_grad(p, e->theta, NULL);
   p->ops->observe(p, e->theta, t, e->obs);
+  if (e->curv) {
+    double *h = e->obs + p->obs_total;
+    h[0] = h[1] = NAN;
+    size_t row = sd_metrics_rows(e->metrics);
+    if ((final || row % (size_t)e->hess_every == 0) && sd_all_finite(p->dim, e->theta)) {
+      if (e->hess_full) {
+        double asym;
+        if (sd_curvature_spectrum(e->curv, p, e->theta, e->eigs, &asym) == SD_OK)
+          h[0] = e->eigs[0], h[1] = e->eigs[p->dim - 1];
+      } else {
+        sd_lanczos_options opt = {.iters = e->hess_iters, .tol = 0, .seed = e->seed};
+        sd_lanczos_result res;
+        if (sd_curvature_lanczos(e->curv, p, e->theta, &opt, &res, NULL, NULL) == SD_OK)
+          h[0] = res.lambda_min, h[1] = res.lambda_max;
+      }
+    }
+  }
   return sd_metrics_add(e->metrics, (double)step, t, loss, e->obs);
 }
 
@@ -560,7 +633,7 @@ static sd_status run_discrete(sd_experiment *e, int show, double t0) {
       if (rc != SD_OK) break;
     }
     if ((due || last) && k != seen) {
-      rc = observe_row(e, k, t, 0.0, 0);
+      rc = observe_row(e, k, t, 0.0, 0, last);
       if (rc != SD_OK) break;
     }
     if (last) {
@@ -580,7 +653,7 @@ static sd_status run_discrete(sd_experiment *e, int show, double t0) {
       e->status = "diverged";
       if (k < e->diverged_at) t = constant ? (double)(k + 1) * e->dyn->dt : t + e->dyn->dt * e->dyn->lr_factor;
       k = e->diverged_at;
-      rc = observe_row(e, k, t, isfinite(loss) ? NAN : loss, 1);
+      rc = observe_row(e, k, t, isfinite(loss) ? NAN : loss, 1, 1);
       break;
     }
     if (stop_loss > 0 && loss <= stop_loss) converged = 1;
@@ -604,7 +677,7 @@ static sd_status run_flow(sd_experiment *e, int show, double t0) {
     t = e->ck[CK_META][META_T];
     j0 = (size_t)e->ck[CK_META][META_OUTPUT] + 1;
   } else {
-    rc = observe_row(e, 0, 0.0, 0.0, 0);
+    rc = observe_row(e, 0, 0.0, 0.0, 0, 0);
   }
   e->status = "t_max";
   for (size_t j = j0; rc == SD_OK && j < e->n_times; j++) {
@@ -615,7 +688,7 @@ static sd_status run_flow(sd_experiment *e, int show, double t0) {
       e->status = "diverged";
       e->diverged_at = e->dyn->steps;
     }
-    rc = observe_row(e, e->dyn->steps, t, 0.0, 0);
+    rc = observe_row(e, e->dyn->steps, t, 0.0, 0, res != SD_ADVANCE_REACHED || j + 1 == e->n_times);
     if (res == SD_ADVANCE_CONVERGED) e->status = "converged";
     if (res == SD_ADVANCE_INTERRUPTED) e->status = "interrupted";
     if (res != SD_ADVANCE_REACHED || e->diverged_at >= 0) break;
