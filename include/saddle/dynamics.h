@@ -64,6 +64,8 @@ extern const sd_dynamics_class sd_dynamics_momentum; /* heavy ball */
 extern const sd_dynamics_class sd_dynamics_nesterov;
 extern const sd_dynamics_class sd_dynamics_adam;
 extern const sd_dynamics_class sd_dynamics_adamw;
+/* Minibatch SGD through the problem's batch hooks. */
+extern const sd_dynamics_class sd_dynamics_sgd;
 /* Preconditioned GD through the problem's precondition hook. */
 extern const sd_dynamics_class sd_dynamics_scaled;
 /* Gradient flow θ̇ = −∇L(θ) (or −P(θ)∇L(θ)) by SUNDIALS ARKODE with error control. */

@@ -13,6 +13,7 @@
 #include "saddle/config.h"
 #include "saddle/error.h"
 #include "saddle/phases.h"
+#include "saddle/rng.h"
 
 typedef struct sd_arrays sd_arrays;
 typedef struct sd_problem sd_problem;
@@ -28,6 +29,14 @@ typedef struct {
    * lambda ≥ 0 (the low-rank family: g(UᵀU + λI)⁻¹, ScaledGD(λ)). In place, no allocation.
    * Preconditioned dynamics reject problems without it. */
   sd_status (*precondition)(sd_problem *p, const double *theta, double *g, double lambda);
+  /* Optional, for stochastic dynamics (NULL: the family has no samples). The training set has n_samples
+   * samples (sd_problem field). batch_reserve(p, b) allocates what batches of b need (called once, before the
+   * loop). loss_grad_batch: the unbiased estimate of loss_grad from the samples idx[0..b) (the loss scaled
+   * by n_samples/b). loss_grad_fresh: the same on b fresh samples drawn from the data distribution with rng
+   * (online learning; NULL if the family cannot draw new samples). */
+  sd_status (*batch_reserve)(sd_problem *p, size_t b);
+  double (*loss_grad_batch)(sd_problem *p, const double *theta, const size_t *idx, size_t b, double *grad);
+  double (*loss_grad_fresh)(sd_problem *p, const double *theta, sd_rng *rng, size_t b, double *grad);
 } sd_problem_ops;
 
 struct sd_problem {
@@ -47,6 +56,7 @@ struct sd_problem {
   const char *const *obs_names; /* n_obs names; owned by the problem */
   const size_t *obs_len;        /* n_obs lengths: 1 for a scalar, k for a vector written name[0..k) */
   size_t obs_total;             /* sum of obs_len */
+  size_t n_samples;             /* training-set size for stochastic dynamics (0: none) */
 };
 
 typedef struct {
