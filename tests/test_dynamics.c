@@ -324,3 +324,30 @@ Test(dynamics, preconditioned_dynamics_need_the_hook) {
   cr_assert(strstr(sd_error_message(), "dynamics.preconditioned"), "%s", sd_error_message());
   free(dir);
 }
+
+Test(dynamics, natural_gradient_on_the_gaussian_quadratic) {
+  /* the Fisher information of the quadratic is H, so a natural-gradient step of size η shrinks θ − θ⋆ by exactly
+   * (1 − η) whatever the spectrum; with λ > 0, mode j shrinks by 1 − ηh_j/(h_j + λ) */
+  char yaml[1024];
+  snprintf(yaml, sizeof yaml, "problem: {kind: quadratic, d: 6, h_max: 100, h_min: 0.01}\n"
+                              "dynamics: {kind: natural_gd, lr: 0.5}\nrun: {max_steps: 10}\nseed: 2\n");
+  char *dir = run_yaml(yaml, 0, NULL);
+  double *star = load(dir, "theta_star", D), *th0 = load(dir, "theta0", D), *thK = load(dir, "theta_final", D);
+  double e0 = 0, err = 0;
+  for (int i = 0; i < D; i++) e0 = fmax(e0, fabs(th0[i] - star[i]));
+  for (int i = 0; i < D; i++) err = fmax(err, fabs((thK[i] - star[i]) - pow(0.5, 10) * (th0[i] - star[i])));
+  /* relative to |e0|: rounding of θ ~ θ⋆ ~ 1 over ten steps, and a condition number 1e4 */
+  cr_assert_lt(err, 1e-12 * e0, "error %g, |e0| %g", err, e0);
+  free(star), free(th0), free(thK), free(dir);
+  char *over[] = {"problem.kind=sensing"};
+  char path[600];
+  dir = th_tmpdir();
+  snprintf(path, sizeof path, "%s/cfg.yaml", dir);
+  FILE *f = fopen(path, "w");
+  fputs("problem: {kind: sensing}\ndynamics: {kind: natural_gd}\n", f);
+  fclose(f);
+  sd_experiment *e = NULL;
+  cr_assert_eq(sd_experiment_prepare(path, 1, over, &e), SD_ERR_CONFIG);
+  cr_assert(strstr(sd_error_message(), "Fisher hook"), "%s", sd_error_message());
+  free(dir);
+}

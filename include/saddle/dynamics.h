@@ -68,6 +68,8 @@ extern const sd_dynamics_class sd_dynamics_adamw;
 extern const sd_dynamics_class sd_dynamics_sgd;
 /* Preconditioned GD through the problem's precondition hook. */
 extern const sd_dynamics_class sd_dynamics_scaled;
+/* Natural gradient through the problem's Fisher hook. */
+extern const sd_dynamics_class sd_dynamics_natural;
 /* Gradient flow θ̇ = −∇L(θ) (or −P(θ)∇L(θ)) by SUNDIALS ARKODE with error control. */
 extern const sd_dynamics_class sd_dynamics_flow;
 

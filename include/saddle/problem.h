@@ -34,6 +34,9 @@ typedef struct {
    * loop). loss_grad_batch: the unbiased estimate of loss_grad from the samples idx[0..b) (the loss scaled
    * by n_samples/b). loss_grad_fresh: the same on b fresh samples drawn from the data distribution with rng
    * (online learning; NULL if the family cannot draw new samples). */
+  /* Optional: g ← (F(theta) + λI)⁻¹·g with F the Fisher information of the family's statistical model
+   * (natural gradient). In place, no allocation. */
+  sd_status (*fisher_solve)(sd_problem *p, const double *theta, double *g, double lambda);
   sd_status (*batch_reserve)(sd_problem *p, size_t b);
   double (*loss_grad_batch)(sd_problem *p, const double *theta, const size_t *idx, size_t b, double *grad);
   double (*loss_grad_fresh)(sd_problem *p, const double *theta, sd_rng *rng, size_t b, double *grad);

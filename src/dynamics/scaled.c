@@ -3,6 +3,7 @@
  * damping_rule constant: P = the family's preconditioner with damping λ = dynamics.damping (the low-rank
  *   family: ScaledGD for λ = 0, Tong et al.; ScaledGD(λ), Xu et al.);
  * damping_rule sqrt_loss: λ_k = √L(θ_k) (PrecGD, Zhang, Fattahi, Zhang: damping that tracks the error).
+ * natural_gd: θ ← θ − η(F(θ) + λI)⁻¹∇L(θ) through the problem's Fisher hook (natural gradient).
  * Problems without the hook are rejected with a config error. t = η·step. */
 #include <cblas.h>
 #include <math.h>
@@ -15,6 +16,7 @@ typedef struct {
   sd_dynamics base;
   double lr, damping;
   int sqrt_loss;
+  int natural;
   double *grad;
 } scaled;
 
@@ -22,7 +24,7 @@ static sd_status scaled_step(sd_dynamics *d, sd_problem *p, double *theta, doubl
   scaled *s = (scaled *)d;
   *loss = p->ops->loss_grad(p, theta, s->grad);
   double lambda = s->sqrt_loss ? sqrt(fmax(*loss, 0.0)) : s->damping;
-  SD_TRY(p->ops->precondition(p, theta, s->grad, lambda));
+  SD_TRY(s->natural ? p->ops->fisher_solve(p, theta, s->grad, lambda) : p->ops->precondition(p, theta, s->grad, lambda));
   sd_clip_gradient(s->grad, p->dim, d->clip_norm);
   cblas_daxpy((int)p->dim, -s->lr * d->lr_factor, s->grad, 1, theta, 1);
   return SD_OK;
@@ -36,9 +38,12 @@ static void scaled_destroy(sd_dynamics *d) {
 
 static const sd_dynamics_ops SCALED_OPS = {.step = scaled_step, .destroy = scaled_destroy};
 
-static sd_status scaled_create(const sd_config *cfg, const sd_problem *p, sd_dynamics **out) {
-  if (!p->ops->precondition)
+static sd_status create(const sd_config *cfg, const sd_problem *p, sd_dynamics **out, int natural) {
+  if (!natural && !p->ops->precondition)
     return sd_config_fail(cfg, "dynamics.kind", "scaled_gd needs a problem with a preconditioner hook, and '%s' has none",
+                          sd_config_str(cfg, "problem.kind"));
+  if (natural && !p->ops->fisher_solve)
+    return sd_config_fail(cfg, "dynamics.kind", "natural_gd needs a problem with a Fisher hook, and '%s' has none",
                           sd_config_str(cfg, "problem.kind"));
   scaled *s = sd_calloc(1, sizeof *s);
   if (s) s->grad = sd_malloc(p->dim * sizeof(double));
@@ -50,10 +55,14 @@ static sd_status scaled_create(const sd_config *cfg, const sd_problem *p, sd_dyn
   s->lr = sd_config_real(cfg, "dynamics.lr");
   s->damping = sd_config_real(cfg, "dynamics.damping");
   s->sqrt_loss = !strcmp(sd_config_str(cfg, "dynamics.damping_rule"), "sqrt_loss");
+  s->natural = natural;
   s->base.dt = s->lr;
   *out = &s->base;
   return SD_OK;
 }
+
+static sd_status scaled_create(const sd_config *cfg, const sd_problem *p, sd_dynamics **out) { return create(cfg, p, out, 0); }
+static sd_status natural_create(const sd_config *cfg, const sd_problem *p, sd_dynamics **out) { return create(cfg, p, out, 1); }
 
 static const sd_param SCALED_PARAMS[] = {
     {"lr", SD_T_REAL, "0.5", 1e-300, 1e300, NULL, "learning rate η (t = η·step)"},
@@ -67,4 +76,12 @@ const sd_dynamics_class sd_dynamics_scaled = {
     .params = SCALED_PARAMS,
     .n_params = sizeof SCALED_PARAMS / sizeof SCALED_PARAMS[0],
     .create = scaled_create,
+};
+
+const sd_dynamics_class sd_dynamics_natural = {
+    .kind = "natural_gd",
+    .summary = "natural gradient θ ← θ − η(F(θ) + λI)⁻¹∇L through the problem's Fisher hook",
+    .params = SCALED_PARAMS,
+    .n_params = sizeof SCALED_PARAMS / sizeof SCALED_PARAMS[0],
+    .create = natural_create,
 };

@@ -51,6 +51,22 @@ static void quad_observe(sd_problem *p, const double *theta, double t, double *o
   cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)q->n_modes, q->d, 1.0, q->Q, q->d, q->e, 1, 0.0, out + OBS_MODE, 1);
 }
 
+/* The quadratic is the KL divergence between Gaussians of precision H and means θ⋆ and θ, whose Fisher
+ * information in θ is H itself: (H + λI)⁻¹g = Qᵀdiag(1/(h + λ))Qg in H's eigenbasis. */
+static sd_status quad_fisher_solve(sd_problem *p, const double *theta, double *g, double lambda) {
+  (void)theta;
+  quadratic *q = (quadratic *)p;
+  int d = q->d;
+  cblas_dgemv(CblasRowMajor, CblasNoTrans, d, d, 1.0, q->Q, d, g, 1, 0.0, q->e, 1);
+  for (int j = 0; j < d; j++) {
+    double h = q->spec[j] + lambda;
+    if (!(h > 0)) return sd_error(SD_ERR_NUMERIC, "Fisher information H + λI is singular (eigenvalue %g)", h);
+    q->e[j] /= h;
+  }
+  cblas_dgemv(CblasRowMajor, CblasTrans, d, d, 1.0, q->Q, d, q->e, 1, 0.0, g, 1);
+  return SD_OK;
+}
+
 static void quad_destroy(sd_problem *p) {
   quadratic *q = (quadratic *)p;
   sd_free(q->H);
@@ -63,7 +79,8 @@ static void quad_destroy(sd_problem *p) {
   sd_free(q);
 }
 
-static const sd_problem_ops QUAD_OPS = {.loss_grad = quad_loss_grad, .observe = quad_observe, .destroy = quad_destroy};
+static const sd_problem_ops QUAD_OPS = {
+    .loss_grad = quad_loss_grad, .observe = quad_observe, .destroy = quad_destroy, .fisher_solve = quad_fisher_solve};
 
 static sd_status quad_draw(quadratic *q, const sd_config *cfg, uint64_t seed, sd_arrays *arrays) {
   int d = q->d;

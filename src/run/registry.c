@@ -8,7 +8,7 @@
 
 static const sd_problem_class *const PROBLEMS[] = {&sd_problem_sensing, &sd_problem_quadratic, &sd_problem_deeplinear};
 static const sd_dynamics_class *const DYNAMICS[] = {&sd_dynamics_gd, &sd_dynamics_momentum, &sd_dynamics_nesterov,
-                                                       &sd_dynamics_adam, &sd_dynamics_adamw, &sd_dynamics_scaled, &sd_dynamics_sgd,
+                                                       &sd_dynamics_adam, &sd_dynamics_adamw, &sd_dynamics_scaled, &sd_dynamics_natural, &sd_dynamics_sgd,
                                                        &sd_dynamics_flow};
 
 size_t sd_problem_classes(const sd_problem_class *const **out) {
