@@ -61,6 +61,7 @@ static sd_param BASE[] = {
     {"plateaus.min_span", SD_T_REAL, "1.3", 1, 1e300, NULL, "a plateau lasts at least this factor in time (t_end/t_start)"},
     {"phases", SD_T_LIST, NULL, SD_NO_BOUNDS, NULL, "phase rules: list of {name, until: 'metric < x'} (default: the problem's)"},
     {"claims", SD_T_LIST, NULL, SD_NO_BOUNDS, NULL, "the paper's claims, checked by `saddle reproduce`"},
+    {"figures", SD_T_LIST, NULL, SD_NO_BOUNDS, NULL, "the paper's figure: panels drawn by `saddle reproduce` and `saddle plot` (docs/plot.md)"},
 };
 
 size_t sd_base_params(const sd_param **out) {
