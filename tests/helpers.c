@@ -77,6 +77,24 @@ int th_sh(const char *cmd, char *out, size_t len) {
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+int th_run(const char *cmd, char *out, size_t len) {
+  size_t n = strlen(cmd) + 64;
+  char *full = malloc(n);
+  snprintf(full, n, "OPENBLAS_NUM_THREADS=1 %s 2>&1", cmd);
+  int rc = th_sh(full, out, len);
+  free(full);
+  return rc;
+}
+
+int th_same_file(const char *a, const char *b) {
+  size_t la = 0, lb = 0;
+  char *x = th_slurp(a, &la), *y = th_slurp(b, &lb);
+  int same = x && y && la == lb && memcmp(x, y, la) == 0;
+  free(x);
+  free(y);
+  return same;
+}
+
 char *th_tmpdir(void) {
   char tmpl[] = "/tmp/saddle-test-XXXXXX";
   char *d = mkdtemp(tmpl);

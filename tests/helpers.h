@@ -11,6 +11,10 @@ sd_problem *th_problem(const char *yaml, sd_config **cfg_out, sd_arrays **arrays
 double th_gradcheck(sd_problem *p, const double *theta, double h);
 /* Runs a shell command, returns its exit status; output goes to out (if not NULL, up to len bytes). */
 int th_sh(const char *cmd, char *out, size_t len);
+/* th_sh with OPENBLAS_NUM_THREADS=1 (bitwise reproducible BLAS) and stderr folded into out. */
+int th_run(const char *cmd, char *out, size_t len);
+/* 1 if both files exist and have the same bytes. */
+int th_same_file(const char *a, const char *b);
 /* A fresh empty directory under /tmp, caller frees. */
 char *th_tmpdir(void);
 /* Reads a whole file (caller frees) or NULL. */

@@ -14,40 +14,26 @@
 #define SENSING SADDLE_SOURCE_DIR "/examples/stoger21-sensing.yaml"
 #define SAXE SADDLE_SOURCE_DIR "/examples/saxe14-deep-linear.yaml"
 
-static int sh(const char *cmd, char *out, size_t len) {
-  char full[8192];
-  snprintf(full, sizeof full, "OPENBLAS_NUM_THREADS=1 %s 2>&1", cmd);
-  return th_sh(full, out, len);
-}
-
-static int same(const char *a, const char *b) {
-  size_t la, lb;
-  char *x = th_slurp(a, &la), *y = th_slurp(b, &lb);
-  int s = x && y && la == lb && !memcmp(x, y, la);
-  free(x), free(y);
-  return s;
-}
-
 /* Runs cfg+args uninterrupted into d/a, and crashed after checkpoint 3 into d/b then resumed; compares. */
 static void crash_and_resume(const char *cfg, const char *args, const char *final_array) {
   char *d = th_tmpdir();
   char cmd[4096], out[4096], p[600], q[600];
   snprintf(cmd, sizeof cmd, "%s run %s -q -o %s/a %s", SADDLE_BINARY, cfg, d, args);
-  cr_assert_eq(sh(cmd, out, sizeof out), 0, "%s", out);
+  cr_assert_eq(th_run(cmd, out, sizeof out), 0, "%s", out);
   snprintf(cmd, sizeof cmd, "%s run %s -q -o %s/b %s run.simulate_crash_after_checkpoints=3", SADDLE_BINARY, cfg, d, args);
-  cr_assert_eq(sh(cmd, out, sizeof out), 1, "%s", out);
+  cr_assert_eq(th_run(cmd, out, sizeof out), 1, "%s", out);
   cr_assert(strstr(out, "simulated crash"), "%s", out);
   snprintf(p, sizeof p, "%s/b/metrics.csv", d);
   struct stat st;
   cr_assert_neq(stat(p, &st), 0, "a crashed run has no finished metrics.csv");
   snprintf(cmd, sizeof cmd, "%s resume %s/b -q", SADDLE_BINARY, d);
-  cr_assert_eq(sh(cmd, out, sizeof out), 0, "%s", out);
+  cr_assert_eq(th_run(cmd, out, sizeof out), 0, "%s", out);
   snprintf(p, sizeof p, "%s/a/metrics.csv", d);
   snprintf(q, sizeof q, "%s/b/metrics.csv", d);
-  cr_assert(same(p, q), "metrics differ after resuming (%s)", args);
+  cr_assert(th_same_file(p, q), "metrics differ after resuming (%s)", args);
   snprintf(p, sizeof p, "%s/a/arrays/%s", d, final_array);
   snprintf(q, sizeof q, "%s/b/arrays/%s", d, final_array);
-  cr_assert(same(p, q), "final parameters differ after resuming (%s)", args);
+  cr_assert(th_same_file(p, q), "final parameters differ after resuming (%s)", args);
   snprintf(q, sizeof q, "%s/b/summary.json", d);
   char *s = th_slurp(q, NULL);
   cr_assert(strstr(s, "\"resumed_from_step\""), "%s", s);
@@ -104,16 +90,16 @@ Test(checkpoint, interrupted_run_resumes_bit_identically, .timeout = 60) {
   waitpid(pid, &status, 0);
   cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 130, "exit %d", WEXITSTATUS(status));
   snprintf(cmd, sizeof cmd, "%s resume %s -q", SADDLE_BINARY, b);
-  cr_assert_eq(sh(cmd, out, sizeof out), 0, "%s", out);
+  cr_assert_eq(th_run(cmd, out, sizeof out), 0, "%s", out);
   snprintf(cmd, sizeof cmd, "%s run %s -q -o %s %s", SADDLE_BINARY, SENSING, a, steps);
-  cr_assert_eq(sh(cmd, out, sizeof out), 0, "%s", out);
+  cr_assert_eq(th_run(cmd, out, sizeof out), 0, "%s", out);
   char p[700], q[700];
   snprintf(p, sizeof p, "%s/metrics.csv", a);
   snprintf(q, sizeof q, "%s/metrics.csv", b);
-  cr_assert(same(p, q), "metrics differ after an interrupted run was resumed");
+  cr_assert(th_same_file(p, q), "metrics differ after an interrupted run was resumed");
   snprintf(p, sizeof p, "%s/arrays/U_final.npy", a);
   snprintf(q, sizeof q, "%s/arrays/U_final.npy", b);
-  cr_assert(same(p, q), "final parameters differ");
+  cr_assert(th_same_file(p, q), "final parameters differ");
   snprintf(q, sizeof q, "%s/summary.json", b);
   char *s = th_slurp(q, NULL);
   cr_assert(strstr(s, "\"status\": \"max_steps\""), "%s", s);
@@ -127,13 +113,13 @@ Test(checkpoint, resume_refuses_what_it_cannot_do) {
   char *d = th_tmpdir();
   char cmd[4096], out[4096];
   snprintf(cmd, sizeof cmd, "%s run %s -q -o %s/r run.max_steps=10", SADDLE_BINARY, SENSING, d);
-  cr_assert_eq(sh(cmd, out, sizeof out), 0, "%s", out);
+  cr_assert_eq(th_run(cmd, out, sizeof out), 0, "%s", out);
   snprintf(cmd, sizeof cmd, "%s resume %s/r", SADDLE_BINARY, d);
-  cr_assert_eq(sh(cmd, out, sizeof out), 2, "%s", out);
+  cr_assert_eq(th_run(cmd, out, sizeof out), 2, "%s", out);
   cr_assert(strstr(out, "no checkpoint"), "%s", out);
   snprintf(cmd, sizeof cmd, "%s resume %s/r seed=3", SADDLE_BINARY, d);
-  cr_assert_eq(sh(cmd, out, sizeof out), 2, "%s", out);
+  cr_assert_eq(th_run(cmd, out, sizeof out), 2, "%s", out);
   snprintf(cmd, sizeof cmd, "%s resume %s/nothing", SADDLE_BINARY, d);
-  cr_assert_eq(sh(cmd, out, sizeof out), 2, "%s", out);
+  cr_assert_eq(th_run(cmd, out, sizeof out), 2, "%s", out);
   free(d);
 }

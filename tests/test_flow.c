@@ -7,12 +7,6 @@
 
 #include "helpers.h"
 
-static int sh(const char *cmd, char *out, size_t len) {
-  char full[16384];
-  snprintf(full, sizeof full, "OPENBLAS_NUM_THREADS=1 %s 2>&1", cmd);
-  return th_sh(full, out, len);
-}
-
 static char *write_cfg(const char *yaml) {
   char *dir = th_tmpdir();
   char path[512];
@@ -43,9 +37,9 @@ static void check_flow(const char *extra, double tol) {
   snprintf(yaml, sizeof yaml, "%s%s", QUAD_FLOW, extra);
   char *dir = write_cfg(yaml);
   snprintf(cmd, sizeof cmd, "%s run %s/cfg.yaml -q -o %s/r", SADDLE_BINARY, dir, dir);
-  cr_assert_eq(sh(cmd, out, sizeof out), 0, "%s", out);
+  cr_assert_eq(th_run(cmd, out, sizeof out), 0, "%s", out);
   snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c \"%s\" %s/r %g", CHECK_MODES, dir, tol);
-  cr_assert_eq(sh(cmd, out, sizeof out), 0, "%s", out);
+  cr_assert_eq(th_run(cmd, out, sizeof out), 0, "%s", out);
   cr_log_info("%s", out);
   free(dir);
 }
@@ -64,9 +58,9 @@ Test(flow, looser_tolerance_gives_a_larger_error) {
   snprintf(yaml, sizeof yaml, "%sdynamics.rtol: 1.0e-5\ndynamics.atol: 1.0e-9\n", QUAD_FLOW);
   char *dir = write_cfg(yaml);
   snprintf(cmd, sizeof cmd, "%s run %s/cfg.yaml -q -o %s/r", SADDLE_BINARY, dir, dir);
-  cr_assert_eq(sh(cmd, out, sizeof out), 0, "%s", out);
+  cr_assert_eq(th_run(cmd, out, sizeof out), 0, "%s", out);
   snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c \"%s\" %s/r 1e-8", CHECK_MODES, dir);
-  cr_assert_eq(sh(cmd, out, sizeof out), 1, "%s", out);
+  cr_assert_eq(th_run(cmd, out, sizeof out), 1, "%s", out);
   free(dir);
 }
 
@@ -75,14 +69,14 @@ Test(flow, convergence_event_stops_the_flow) {
   snprintf(yaml, sizeof yaml, "%sstop.loss_below: 1.0e-2\ndynamics.rtol: 1.0e-10\n", QUAD_FLOW);
   char *dir = write_cfg(yaml);
   snprintf(cmd, sizeof cmd, "%s run %s/cfg.yaml -q -o %s/r", SADDLE_BINARY, dir, dir);
-  cr_assert_eq(sh(cmd, out, sizeof out), 0, "%s", out);
+  cr_assert_eq(th_run(cmd, out, sizeof out), 0, "%s", out);
   snprintf(cmd, sizeof cmd,
            "/usr/bin/python3 -c \"import json; s = json.load(open('%s/r/summary.json'));"
            "assert s['status'] == 'converged', s['status']; assert s['t'] < 60, s['t'];"
            "assert abs(s['final']['loss'] / 1e-2 - 1) < 1e-6, s['final']['loss'];"
            "assert s['integrator']['root_evals'] > 0; print(s['t'], s['integrator'])\"",
            dir);
-  cr_assert_eq(sh(cmd, out, sizeof out), 0, "%s", out);
+  cr_assert_eq(th_run(cmd, out, sizeof out), 0, "%s", out);
   free(dir);
 }
 
@@ -94,11 +88,11 @@ Test(flow, gd_approaches_the_flow_linearly_in_the_step) {
   for (int i = 0; i < 3; i++) {
     snprintf(cmd, sizeof cmd, "%s run %s/cfg.yaml -q -o %s/gd%d dynamics.kind=gd dynamics.lr=%g run.max_steps=%d",
              SADDLE_BINARY, dir, dir, i, etas[i], (int)(4.0 / etas[i] + 0.5));
-    cr_assert_eq(sh(cmd, out, sizeof out), 0, "%s", out);
+    cr_assert_eq(th_run(cmd, out, sizeof out), 0, "%s", out);
   }
   snprintf(cmd, sizeof cmd, "%s run %s/cfg.yaml -q -o %s/flow dynamics.kind=flow dynamics.t_max=4 dynamics.rtol=1e-11 dynamics.atol=1e-14",
            SADDLE_BINARY, dir, dir);
-  cr_assert_eq(sh(cmd, out, sizeof out), 0, "%s", out);
+  cr_assert_eq(th_run(cmd, out, sizeof out), 0, "%s", out);
   snprintf(cmd, sizeof cmd,
            "/usr/bin/python3 -c \"import numpy as np; d = '%s';"
            "f = np.load(d + '/flow/arrays/theta_final.npy');"
@@ -106,7 +100,7 @@ Test(flow, gd_approaches_the_flow_linearly_in_the_step) {
            "r = [e[0] / e[1], e[1] / e[2]]; print('errors', e, 'ratios', r);"
            "assert e[2] > 1e-6 and all(1.8 < x < 2.2 for x in r)\"",
            dir);
-  cr_assert_eq(sh(cmd, out, sizeof out), 0, "%s", out);
+  cr_assert_eq(th_run(cmd, out, sizeof out), 0, "%s", out);
   cr_log_info("%s", out);
   free(dir);
 }
@@ -115,13 +109,13 @@ Test(flow, discrete_only_and_flow_only_keys_are_rejected_where_they_do_not_apply
   char *dir = write_cfg(QUAD_FLOW);
   char cmd[4096], out[4096];
   snprintf(cmd, sizeof cmd, "%s run %s/cfg.yaml -q -o %s/r observe.schedule=every", SADDLE_BINARY, dir, dir);
-  cr_assert_eq(sh(cmd, out, sizeof out), 2, "%s", out);
+  cr_assert_eq(th_run(cmd, out, sizeof out), 2, "%s", out);
   cr_assert(strstr(out, "observe.schedule"), "%s", out);
   snprintf(cmd, sizeof cmd, "%s run %s/cfg.yaml -q -o %s/r dynamics.kind=gd stop.grad_norm_below=1e-3", SADDLE_BINARY,
            dir, dir);
-  cr_assert_eq(sh(cmd, out, sizeof out), 2, "%s", out);
+  cr_assert_eq(th_run(cmd, out, sizeof out), 2, "%s", out);
   cr_assert(strstr(out, "stop.grad_norm_below"), "%s", out);
   snprintf(cmd, sizeof cmd, "%s run %s/cfg.yaml -q -o %s/r dynamics.order=9", SADDLE_BINARY, dir, dir);
-  cr_assert_eq(sh(cmd, out, sizeof out), 2, "%s", out);
+  cr_assert_eq(th_run(cmd, out, sizeof out), 2, "%s", out);
   free(dir);
 }

@@ -21,15 +21,6 @@ static int saddle(const char *args, char *out, size_t len) {
   return th_sh(cmd, out, len);
 }
 
-static int same_file(const char *a, const char *b) {
-  size_t la, lb;
-  char *x = th_slurp(a, &la), *y = th_slurp(b, &lb);
-  int same = x && y && la == lb && memcmp(x, y, la) == 0;
-  free(x);
-  free(y);
-  return same;
-}
-
 static int py(const char *code, char *out, size_t len) {
   char cmd[8192];
   snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c \"%s\" 2>&1", code);
@@ -48,11 +39,11 @@ Test(run, same_seed_gives_bit_identical_metrics) {
   snprintf(a, sizeof a, "%s/a/metrics.csv", d);
   snprintf(b, sizeof b, "%s/b/metrics.csv", d);
   snprintf(c, sizeof c, "%s/c/metrics.csv", d);
-  cr_assert(same_file(a, b), "two runs with seed 0 differ");
-  cr_assert(!same_file(a, c), "seeds 0 and 1 gave the same metrics");
+  cr_assert(th_same_file(a, b), "two runs with seed 0 differ");
+  cr_assert(!th_same_file(a, c), "seeds 0 and 1 gave the same metrics");
   snprintf(a, sizeof a, "%s/a/arrays/U_final.npy", d);
   snprintf(b, sizeof b, "%s/b/arrays/U_final.npy", d);
-  cr_assert(same_file(a, b), "final parameters differ");
+  cr_assert(th_same_file(a, b), "final parameters differ");
   free(d);
 }
 
@@ -65,10 +56,10 @@ Test(run, resolved_config_reruns_bit_identically) {
   cr_assert_eq(saddle(args, out, sizeof out), 0, "%s", out);
   snprintf(a, sizeof a, "%s/a/metrics.csv", d);
   snprintf(b, sizeof b, "%s/b/metrics.csv", d);
-  cr_assert(same_file(a, b), "rerun of config.resolved.yaml differs");
+  cr_assert(th_same_file(a, b), "rerun of config.resolved.yaml differs");
   snprintf(a, sizeof a, "%s/a/config.resolved.yaml", d);
   snprintf(b, sizeof b, "%s/b/config.resolved.yaml", d);
-  cr_assert(same_file(a, b), "resolved config is not a fixed point");
+  cr_assert(th_same_file(a, b), "resolved config is not a fixed point");
   free(d);
 }
 
@@ -113,7 +104,7 @@ Test(run, arrays_from_files_reproduce_the_trajectory) {
   cr_assert_eq(saddle(args, out, sizeof out), 0, "%s", out);
   snprintf(a, sizeof a, "%s/a/metrics.csv", d);
   snprintf(b, sizeof b, "%s/b/metrics.csv", d);
-  cr_assert(same_file(a, b), "metrics differ with the arrays given from files");
+  cr_assert(th_same_file(a, b), "metrics differ with the arrays given from files");
   snprintf(a, sizeof a, "%s/b/summary.json", d);
   char *s = th_slurp(a, NULL);
   cr_assert(strstr(s, "\"loaded_from_files\": \"U_star, A, U0\""), "%s", s);

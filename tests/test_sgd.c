@@ -89,20 +89,6 @@ Test(sgd, fresh_samples_estimate_the_population_gradient) {
   sd_config_free(&cfg);
 }
 
-static int sh(const char *cmd, char *out, size_t len) {
-  char full[8192];
-  snprintf(full, sizeof full, "OPENBLAS_NUM_THREADS=1 %s 2>&1", cmd);
-  return th_sh(full, out, len);
-}
-
-static int same(const char *a, const char *b) {
-  size_t la, lb;
-  char *x = th_slurp(a, &la), *y = th_slurp(b, &lb);
-  int s = x && y && la == lb && !memcmp(x, y, la);
-  free(x), free(y);
-  return s;
-}
-
 Test(sgd, runs_are_reproducible_and_resume_bit_identically) {
   const char *modes[] = {"without_replacement", "with_replacement", "fresh"};
   for (int m = 0; m < 3; m++) {
@@ -113,18 +99,18 @@ Test(sgd, runs_are_reproducible_and_resume_bit_identically) {
              "run.max_steps=1000 --checkpoint-every 150",
              modes[m]);
     snprintf(cmd, sizeof cmd, "%s run %s/examples/stoger21-sensing.yaml -q -o %s/a %s", SADDLE_BINARY, SADDLE_SOURCE_DIR, d, args);
-    cr_assert_eq(sh(cmd, out, sizeof out), 0, "%s", out);
+    cr_assert_eq(th_run(cmd, out, sizeof out), 0, "%s", out);
     snprintf(cmd, sizeof cmd, "%s run %s/examples/stoger21-sensing.yaml -q -o %s/b %s run.simulate_crash_after_checkpoints=4",
              SADDLE_BINARY, SADDLE_SOURCE_DIR, d, args);
-    cr_assert_eq(sh(cmd, out, sizeof out), 1, "%s", out);
+    cr_assert_eq(th_run(cmd, out, sizeof out), 1, "%s", out);
     snprintf(cmd, sizeof cmd, "%s resume %s/b -q", SADDLE_BINARY, d);
-    cr_assert_eq(sh(cmd, out, sizeof out), 0, "%s", out);
+    cr_assert_eq(th_run(cmd, out, sizeof out), 0, "%s", out);
     snprintf(p, sizeof p, "%s/a/metrics.csv", d);
     snprintf(q, sizeof q, "%s/b/metrics.csv", d);
-    cr_assert(same(p, q), "%s: resumed metrics differ", modes[m]);
+    cr_assert(th_same_file(p, q), "%s: resumed metrics differ", modes[m]);
     snprintf(p, sizeof p, "%s/a/arrays/U_final.npy", d);
     snprintf(q, sizeof q, "%s/b/arrays/U_final.npy", d);
-    cr_assert(same(p, q), "%s: resumed parameters differ", modes[m]);
+    cr_assert(th_same_file(p, q), "%s: resumed parameters differ", modes[m]);
     snprintf(cmd, sizeof cmd, "rm -rf %s", d);
     th_sh(cmd, NULL, 0);
     free(d);
