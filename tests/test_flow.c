@@ -119,3 +119,12 @@ Test(flow, discrete_only_and_flow_only_keys_are_rejected_where_they_do_not_apply
   cr_assert_eq(th_run(cmd, out, sizeof out), 2, "%s", out);
   free(dir);
 }
+
+Test(flow, reproduce_linear_quadratic_passes, .timeout = 60) {
+  char *d = th_tmpdir();
+  char cmd[2048], out[8192];
+  snprintf(cmd, sizeof cmd, "%s reproduce linear-quadratic -q -o %s/r", SADDLE_BINARY, d);
+  cr_assert_eq(th_run(cmd, out, sizeof out), 0, "%s", out);
+  cr_assert(strstr(out, "1 of 1 claims pass"), "%s", out);
+  free(d);
+}

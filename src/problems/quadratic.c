@@ -24,13 +24,15 @@ typedef struct {
   double *star;   /* d, θ⋆ */
   double *Q;      /* d × d, eigenvectors of H as rows, in the order of spec */
   size_t n_modes; /* min(d, 32) observed mode coordinates */
-  size_t obs_len[3];
+  size_t obs_len[4];
+  double *z0;     /* d, eigen-coordinates of θ₀ − θ⋆ (for the exact flow) */
+  double z0_norm;
   double *e;      /* d, workspace θ − θ⋆ */
   double *g;      /* d, workspace */
 } quadratic;
 
-enum { OBS_DIST, OBS_GRAD, OBS_MODE, N_OBS };
-static const char *const OBS_NAMES[N_OBS] = {"dist", "grad_norm", "mode"};
+enum { OBS_DIST, OBS_GRAD, OBS_FLOW_ERR, OBS_MODE, N_OBS };
+static const char *const OBS_NAMES[N_OBS] = {"dist", "grad_norm", "flow_err", "mode"};
 
 static double quad_loss_grad(sd_problem *p, const double *theta, double *grad) {
   quadratic *q = (quadratic *)p;
@@ -47,8 +49,16 @@ static void quad_observe(sd_problem *p, const double *theta, double t, double *o
   quad_loss_grad(p, theta, NULL);
   out[OBS_DIST] = cblas_dnrm2(q->d, q->e, 1);
   out[OBS_GRAD] = cblas_dnrm2(q->d, q->g, 1);
-  /* coordinates of θ − θ⋆ along the top eigenvectors: each decays on its own in every linear dynamics */
-  cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)q->n_modes, q->d, 1.0, q->Q, q->d, q->e, 1, 0.0, out + OBS_MODE, 1);
+  /* coordinates of θ − θ⋆ along the eigenvectors: each decays on its own in every linear dynamics */
+  cblas_dgemv(CblasRowMajor, CblasNoTrans, q->d, q->d, 1.0, q->Q, q->d, q->e, 1, 0.0, q->g, 1);
+  memcpy(out + OBS_MODE, q->g, q->n_modes * sizeof(double));
+  /* distance to the exact gradient flow e^{−Ht}(θ₀ − θ⋆), relative to ‖θ₀ − θ⋆‖ */
+  double err = 0;
+  for (int j = 0; j < q->d; j++) {
+    double x = q->g[j] - exp(-q->spec[j] * t) * q->z0[j];
+    err += x * x;
+  }
+  out[OBS_FLOW_ERR] = sqrt(err) / q->z0_norm;
 }
 
 /* The quadratic is the KL divergence between Gaussians of precision H and means θ⋆ and θ, whose Fisher
@@ -71,6 +81,7 @@ static void quad_destroy(sd_problem *p) {
   quadratic *q = (quadratic *)p;
   sd_free(q->H);
   sd_free(q->Q);
+  sd_free(q->z0);
   sd_free(q->spec);
   sd_free(q->star);
   sd_free(q->e);
@@ -151,12 +162,13 @@ static sd_status quad_create(const sd_config *cfg, uint64_t seed, sd_arrays *arr
   q->d = d;
   q->H = sd_malloc((size_t)d * d * sizeof(double));
   q->Q = sd_malloc((size_t)d * d * sizeof(double));
+  q->z0 = sd_malloc((size_t)d * sizeof(double));
   q->spec = sd_malloc((size_t)d * sizeof(double));
   q->star = sd_malloc((size_t)d * sizeof(double));
   q->e = sd_malloc((size_t)d * sizeof(double));
   q->g = sd_malloc((size_t)d * sizeof(double));
   q->base.theta0 = sd_malloc((size_t)d * sizeof(double));
-  sd_status rc = (q->H && q->Q && q->spec && q->star && q->e && q->g && q->base.theta0)
+  sd_status rc = (q->H && q->Q && q->z0 && q->spec && q->star && q->e && q->g && q->base.theta0)
                      ? quad_draw(q, cfg, seed, arrays)
                      : sd_error(SD_ERR_NOMEM, "out of memory for the quadratic problem (d = %d)", d);
   if (rc != SD_OK) {
@@ -171,10 +183,14 @@ static sd_status quad_create(const sd_config *cfg, uint64_t seed, sd_arrays *arr
   q->base.n_obs = N_OBS;
   q->base.obs_names = OBS_NAMES;
   q->n_modes = d < 32 ? (size_t)d : 32;
-  q->obs_len[OBS_DIST] = q->obs_len[OBS_GRAD] = 1;
+  for (int j = 0; j < d; j++) q->e[j] = q->base.theta0[j] - q->star[j];
+  cblas_dgemv(CblasRowMajor, CblasNoTrans, d, d, 1.0, q->Q, d, q->e, 1, 0.0, q->z0, 1);
+  q->z0_norm = cblas_dnrm2(d, q->z0, 1);
+  if (!(q->z0_norm > 0)) q->z0_norm = 1.0;
+  q->obs_len[OBS_DIST] = q->obs_len[OBS_GRAD] = q->obs_len[OBS_FLOW_ERR] = 1;
   q->obs_len[OBS_MODE] = q->n_modes;
   q->base.obs_len = q->obs_len;
-  q->base.obs_total = 2 + q->n_modes;
+  q->base.obs_total = 3 + q->n_modes;
   *out = &q->base;
   return SD_OK;
 }
