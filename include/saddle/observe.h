@@ -68,6 +68,7 @@ typedef struct {
   double t_start, t_end, level;
   int has_jump;
   double jump_t;
+  double hess_min; /* the smallest Hessian eigenvalue observed nearest the plateau's middle (NaN if none) */
 } sd_plateau;
 
 /* *out (caller frees with sd_free) receives *n plateaus in time order. */

@@ -6,7 +6,9 @@
  *     final | initial | min | max, or start:P | end:P | min:P | max:P for a phase P;
  *   - {name, plateau_count: N}: the plateau detector found exactly N plateaus;
  *   - {name, jump_times: [t1, t2, ...], rtol: x}: the jumps after the plateaus happened at these times,
- *     each within relative error x. */
+ *     each within relative error x;
+ *   - {name, plateau_hess_min: [h1, h2, ...], rtol: x}: the smallest Hessian eigenvalue on each plateau
+ *     (observe.hessian), each within relative error x: negative on a saddle. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +18,7 @@
 #include "saddle/observe.h"
 
 static const char *const CLAIM_KEYS[] = {"name", "phases_in_order", "metric", "at", "below", "above",
-                                         "plateau_count", "jump_times", "rtol", NULL};
+                                         "plateau_count", "jump_times", "plateau_hess_min", "rtol", NULL};
 
 static int known_key(const char *k) {
   for (int i = 0; CLAIM_KEYS[i]; i++)
@@ -61,7 +63,8 @@ sd_status sd_claims_check_config(const sd_config *cfg, const sd_metrics *m, cons
       const sd_cfg_node *kv = c->kids[k];
       if (!known_key(kv->key))
         return sd_config_fail_node(cfg, kv, "claims", "unknown key '%s' in a claim (expected name, phases_in_order, or metric, at, below, above)", kv->key);
-      if (strcmp(kv->key, "phases_in_order") && strcmp(kv->key, "jump_times") && kv->kind != SD_NODE_SCALAR)
+      if (strcmp(kv->key, "phases_in_order") && strcmp(kv->key, "jump_times") && strcmp(kv->key, "plateau_hess_min") &&
+          kv->kind != SD_NODE_SCALAR)
         return sd_config_fail_node(cfg, kv, "claims", "'%s' must be a single value", kv->key);
     }
     const sd_cfg_node *name = sd_cfg_child(c, "name"), *order = sd_cfg_child(c, "phases_in_order"),
@@ -69,9 +72,13 @@ sd_status sd_claims_check_config(const sd_config *cfg, const sd_metrics *m, cons
                       *below = sd_cfg_child(c, "below"), *above = sd_cfg_child(c, "above");
     const sd_cfg_node *count = sd_cfg_child(c, "plateau_count"), *jumps = sd_cfg_child(c, "jump_times"),
                       *rtol = sd_cfg_child(c, "rtol");
+    const char *list_key = "claims.jump_times";
+    if (!jumps && (jumps = sd_cfg_child(c, "plateau_hess_min")) != NULL) list_key = "claims.plateau_hess_min";
     if (!name) return sd_config_fail_node(cfg, c, "claims.name", "every claim needs a name");
-    if (!!order + !!metric + !!count + !!jumps != 1)
-      return sd_config_fail_node(cfg, c, "claims", "claim '%s' needs exactly one of phases_in_order, metric, plateau_count, jump_times", name->value);
+    if (!!order + !!metric + !!count + !!sd_cfg_child(c, "jump_times") + !!sd_cfg_child(c, "plateau_hess_min") != 1)
+      return sd_config_fail_node(cfg, c, "claims",
+                                 "claim '%s' needs exactly one of phases_in_order, metric, plateau_count, jump_times, plateau_hess_min",
+                                 name->value);
     double x;
     if (count) {
       SD_TRY(number(cfg, count, "claims.plateau_count", &x));
@@ -79,11 +86,11 @@ sd_status sd_claims_check_config(const sd_config *cfg, const sd_metrics *m, cons
     }
     if (jumps) {
       if (jumps->kind != SD_NODE_SEQ || jumps->n_kids == 0)
-        return sd_config_fail_node(cfg, jumps, "claims.jump_times", "expected a non-empty list of times");
+        return sd_config_fail_node(cfg, jumps, list_key, "expected a non-empty list of numbers");
       for (size_t k = 0; k < jumps->n_kids; k++) {
         if (jumps->kids[k]->kind != SD_NODE_SCALAR)
-          return sd_config_fail_node(cfg, jumps->kids[k], "claims.jump_times", "expected a number");
-        SD_TRY(number(cfg, jumps->kids[k], "claims.jump_times", &x));
+          return sd_config_fail_node(cfg, jumps->kids[k], list_key, "expected a number");
+        SD_TRY(number(cfg, jumps->kids[k], list_key, &x));
       }
       if (!rtol) return sd_config_fail_node(cfg, c, "claims.rtol", "claim '%s' needs rtol", name->value);
       SD_TRY(number(cfg, rtol, "claims.rtol", &x));
@@ -130,21 +137,28 @@ static void plateau_claim(const sd_cfg_node *c, const sd_plateau *pl, size_t np,
     snprintf(r->measured, sizeof r->measured, "%zu", np);
     return;
   }
+  /* a list claim: the measured values (jump times, or each plateau's hess_min) against the expected ones */
   const sd_cfg_node *jumps = sd_cfg_child(c, "jump_times");
+  int hess = !jumps;
+  if (hess) jumps = sd_cfg_child(c, "plateau_hess_min");
   double rtol = strtod(sd_cfg_child(c, "rtol")->value, NULL), worst = 0;
   size_t nj = 0, len = 0;
   r->measured[0] = '\0';
   for (size_t k = 0; k < np; k++) {
-    if (!pl[k].has_jump) continue;
-    if (nj < jumps->n_kids) worst = fmax(worst, fabs(pl[k].jump_t / strtod(jumps->kids[nj]->value, NULL) - 1));
-    int w = snprintf(r->measured + len, sizeof r->measured - len, "%s%.4g", nj ? ", " : "", pl[k].jump_t);
+    if (!hess && !pl[k].has_jump) continue;
+    double v = hess ? pl[k].hess_min : pl[k].jump_t;
+    if (nj < jumps->n_kids) {
+      double e = fabs(v / strtod(jumps->kids[nj]->value, NULL) - 1);
+      worst = isnan(e) ? INFINITY : fmax(worst, e);
+    }
+    int w = snprintf(r->measured + len, sizeof r->measured - len, "%s%.4g", nj ? ", " : "", v);
     if (w > 0 && (size_t)w < sizeof r->measured - len) len += (size_t)w;
     nj++;
   }
   r->value = worst;
   r->pass = nj == jumps->n_kids && worst <= rtol;
-  snprintf(r->condition, sizeof r->condition, "%zu jumps, each within %s of the given times", jumps->n_kids,
-           sd_cfg_child(c, "rtol")->value);
+  snprintf(r->condition, sizeof r->condition, "%zu %s, each within %s", jumps->n_kids,
+           hess ? "plateau curvatures" : "jumps at the given times", sd_cfg_child(c, "rtol")->value);
   if (nj == jumps->n_kids) {
     size_t l = strlen(r->measured);
     snprintf(r->measured + l, sizeof r->measured - l, " (worst %.2g)", worst);
@@ -165,7 +179,7 @@ sd_status sd_claims_evaluate(const sd_config *cfg, const sd_metrics *m, const sd
     sd_claim_result *r = &res[i];
     snprintf(r->name, sizeof r->name, "%s", sd_cfg_child(c, "name")->value);
     r->value = NAN;
-    if (sd_cfg_child(c, "plateau_count") || sd_cfg_child(c, "jump_times")) {
+    if (sd_cfg_child(c, "plateau_count") || sd_cfg_child(c, "jump_times") || sd_cfg_child(c, "plateau_hess_min")) {
       plateau_claim(c, plateaus, n_plateaus, r);
       continue;
     }

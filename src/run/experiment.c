@@ -452,16 +452,7 @@ static sd_status write_summary(const sd_experiment *e, const char *skipped, cons
     json_object_set_new(o, "t_end", num(q->t_end));
     json_object_set_new(o, "level", num(q->level));
     json_object_set_new(o, "jump_t", q->has_jump ? num(q->jump_t) : json_null());
-    long hc = sd_metrics_col(e->metrics, "hess_min");
-    if (hc >= 0) {
-      /* the curvature observed nearest the plateau's middle (in log t): a saddle has hess_min < 0 */
-      double best = INFINITY, v = NAN, mid = 0.5 * (log(q->t_start) + log(q->t_end));
-      for (size_t r = 0; r < sd_metrics_rows(e->metrics); r++) {
-        double tr = sd_metrics_at(e->metrics, r, 1), x = sd_metrics_at(e->metrics, r, (size_t)hc);
-        if (tr >= q->t_start && tr <= q->t_end && !isnan(x) && fabs(log(tr) - mid) < best) best = fabs(log(tr) - mid), v = x;
-      }
-      json_object_set_new(o, "hess_min", num(v));
-    }
+    if (sd_metrics_col(e->metrics, "hess_min") >= 0) json_object_set_new(o, "hess_min", num(q->hess_min));
     json_array_append_new(plats, o);
   }
   json_t *pl = json_object();
@@ -586,6 +577,20 @@ static sd_status checkpoint(sd_experiment *e, long step, double t, long output) 
   if (e->crash_after > 0 && ordinal == e->crash_after)
     return sd_error(SD_ERR_IO, "simulated crash after checkpoint %ld (run.simulate_crash_after_checkpoints)", ordinal);
   return SD_OK;
+}
+
+/* Each plateau's curvature: hess_min observed nearest its middle in log t (a saddle has hess_min < 0). */
+static void plateau_curvature(sd_experiment *e) {
+  long hc = sd_metrics_col(e->metrics, "hess_min");
+  for (size_t i = 0; i < e->n_plateaus; i++) {
+    sd_plateau *q = &e->plateaus[i];
+    double best = INFINITY, v = NAN, mid = 0.5 * (log(q->t_start) + log(q->t_end));
+    for (size_t r = 0; hc >= 0 && r < sd_metrics_rows(e->metrics); r++) {
+      double tr = sd_metrics_at(e->metrics, r, 1), x = sd_metrics_at(e->metrics, r, (size_t)hc);
+      if (tr >= q->t_start && tr <= q->t_end && !isnan(x) && fabs(log(tr) - mid) < best) best = fabs(log(tr) - mid), v = x;
+    }
+    q->hess_min = v;
+  }
 }
 
 /* Puts a resumed run back where its checkpoint left it: rows, θ, dynamics state. */
@@ -748,6 +753,7 @@ sd_status sd_experiment_run(sd_experiment *e, const sd_run_options *opt) {
   sd_phases_detect(e->metrics, e->rules, e->n_rules, e->phases);
   SD_TRY(sd_plateaus_detect(e->metrics, sd_config_str(e->cfg, "plateaus.metric"), sd_config_real(e->cfg, "plateaus.max_slope"),
                             sd_config_real(e->cfg, "plateaus.min_span"), &e->plateaus, &e->n_plateaus));
+  plateau_curvature(e);
   SD_TRY(sd_claims_evaluate(e->cfg, e->metrics, e->phases, e->n_rules, e->plateaus, e->n_plateaus, &e->claims,
                             &e->n_claims));
 

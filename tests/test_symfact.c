@@ -1,0 +1,74 @@
+/* test_symfact.c: symmetric factorization: gradient, the Schur-complement closed form, saddle-to-saddle. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers.h"
+
+Test(symfact, gradient_matches_central_differences) {
+  sd_config *cfg;
+  sd_arrays *arr;
+  sd_problem *p = th_problem(
+      "problem: {kind: symfact, n: 7, rank: 4, eigenvalues: [2, 1, 0.5, 0, -0.3, -0.6, -1], loss_scale: 0.5}\n"
+      "init: {scale: 1.2}\nseed: 4\n",
+      &cfg, &arr);
+  double err = th_gradcheck(p, p->theta0, 1e-6);
+  cr_assert_lt(err, 1e-8, "relative gradient error %g", err);
+  /* an indefinite M or another loss scale: no closed form for S, so no schur_err column */
+  cr_assert_eq(p->n_obs, 7u);
+  sd_problem_free(&p);
+  sd_arrays_free(&arr);
+  sd_config_free(&cfg);
+}
+
+Test(symfact, schur_complement_is_zero_at_the_minimum_and_exact_at_the_start) {
+  sd_config *cfg;
+  sd_arrays *arr;
+  sd_problem *p = th_problem("problem: {kind: symfact}\ninit: {scale: 0.5}\n", &cfg, &arr);
+  cr_assert_eq(p->n_obs, 8u);
+  double *obs = malloc(p->obs_total * sizeof *obs);
+  p->ops->observe(p, p->theta0, 0.0, obs);
+  /* rel_error, dist_plus, schur_norm, t_schur_norm, K_norm, P1_err, eig[5], schur_err */
+  cr_assert_gt(obs[2], 1e-3);
+  cr_assert_lt(obs[11], 1e-14, "S(0) = S0 exactly: %g", obs[11]);
+  free(obs);
+  sd_problem_free(&p);
+  sd_arrays_free(&arr);
+  sd_config_free(&cfg);
+}
+
+static void reproduce(const char *name, const char *expect) {
+  char *d = th_tmpdir();
+  char cmd[2048], out[8192];
+  snprintf(cmd, sizeof cmd, "%s reproduce %s -q -o %s/r", SADDLE_BINARY, name, d);
+  cr_assert_eq(th_run(cmd, out, sizeof out), 0, "%s", out);
+  cr_assert(strstr(out, expect), "%s", out);
+  snprintf(cmd, sizeof cmd, "rm -rf %s", d);
+  th_sh(cmd, NULL, 0);
+  free(d);
+}
+
+Test(symfact, reproduce_mohammadi24_schur, .timeout = 60) { reproduce("mohammadi24-schur", "5 of 5 claims pass"); }
+
+Test(symfact, reproduce_mohammadi24_saddles, .timeout = 60) { reproduce("mohammadi24-saddles", "5 of 5 claims pass"); }
+
+Test(symfact, bad_spectra_are_config_errors) {
+  char *d = th_tmpdir();
+  char cmd[2048], out[4096], path[600];
+  snprintf(path, sizeof path, "%s/c.yaml", d);
+  FILE *f = fopen(path, "w");
+  fputs("problem:\n  kind: symfact\n  n: 4\n  rank: 1\n  eigenvalues: [1, 0.5, 0, 0]\n", f);
+  fclose(f);
+  snprintf(cmd, sizeof cmd, "%s run %s -q -o %s/r", SADDLE_BINARY, path, d);
+  cr_assert_eq(th_run(cmd, out, sizeof out), 2, "%s", out);
+  cr_assert(strstr(out, "c.yaml:4:9: problem.rank"), "%s", out);
+  snprintf(cmd, sizeof cmd, "%s run %s -q -o %s/r problem.eigenvalues=1,2,0,0", SADDLE_BINARY, path, d);
+  cr_assert_eq(th_run(cmd, out, sizeof out), 2, "%s", out);
+  cr_assert(strstr(out, "decreasing"), "%s", out);
+  snprintf(cmd, sizeof cmd, "%s run %s -q -o %s/r problem.eigenvalues=1,0", SADDLE_BINARY, path, d);
+  cr_assert_eq(th_run(cmd, out, sizeof out), 2, "%s", out);
+  cr_assert(strstr(out, "2 values given, but n = 4"), "%s", out);
+  free(d);
+}
