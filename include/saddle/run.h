@@ -35,6 +35,9 @@ void sd_experiment_free(sd_experiment **e);
 void sd_experiment_parts(sd_experiment *e, sd_problem **problem, sd_dynamics **dynamics);
 
 const char *sd_experiment_name(const sd_experiment *e);
+const sd_metrics *sd_experiment_metrics(const sd_experiment *e); /* after run; borrowed */
+long sd_experiment_steps(const sd_experiment *e);                /* after run */
+double sd_experiment_t(const sd_experiment *e);                  /* after run */
 const char *sd_experiment_dir(const sd_experiment *e);    /* after run */
 const char *sd_experiment_status(const sd_experiment *e); /* after run */
 /* Claim results after run (borrowed). */

@@ -9,6 +9,7 @@
 #include "saddle/alloc.h"
 #include "saddle/config.h"
 #include "saddle/run.h"
+#include "saddle/sweep.h"
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_DIVERGED = 3, EXIT_INTERRUPTED = 130 };
 
@@ -167,10 +168,73 @@ static int run_one(const char *config, const run_args *a, sd_experiment **out, i
   return status_exit(sd_experiment_status(e));
 }
 
+/* Prints claim results as a table; returns 1 if all pass. */
+static int print_claims(const char *prefix, const sd_claim_result *c, size_t n, size_t *passed) {
+  int all = 1;
+  for (size_t i = 0; i < n; i++) {
+    printf("%-4s  %s%-44s  %-44s  %s\n", c[i].pass ? "PASS" : "FAIL", prefix, c[i].name, c[i].condition, c[i].measured);
+    all &= c[i].pass;
+    *passed += (size_t)c[i].pass;
+  }
+  return all;
+}
+
+/* Runs a config with a `sweep:` (every combination of its axes); with claims, prints them and returns 0 iff
+ * all pass. *handled = 0 when the config has no sweep. */
+static int run_sweep(const char *config, const run_args *a, int *handled, int with_claims) {
+  sd_sweep *s = NULL;
+  sd_status rc = sd_sweep_prepare(config, a->n_overrides, a->overrides, &s);
+  *handled = rc != SD_OK || s != NULL;
+  if (rc != SD_OK) return fail(rc);
+  if (!s) return EXIT_OK;
+  install_handlers();
+  sd_run_options opt = {.out_dir = a->out_dir, .progress = !a->quiet && isatty(STDERR_FILENO)};
+  rc = sd_sweep_run(s, &opt);
+  if (rc != SD_OK) {
+    int code = fail(rc);
+    if (sd_sweep_dir(s)) fprintf(stderr, "saddle: partial results in %s\n", sd_sweep_dir(s));
+    sd_sweep_free(&s);
+    return code;
+  }
+  int interrupted = 0;
+  for (size_t i = 0; i < sd_sweep_size(s); i++) {
+    const char *st = sd_sweep_status(s, i);
+    printf("%03zu %-40s %s\n", i, sd_sweep_label(s, i), st ? st : "not run");
+    interrupted |= !st || !strcmp(st, "interrupted");
+  }
+  printf("results: %s\n", sd_sweep_dir(s));
+  int code = interrupted ? EXIT_INTERRUPTED : EXIT_OK;
+  if (with_claims) {
+    size_t total = 0, passed = 0, n;
+    int all = 1;
+    printf("\n%-4s  %-44s  %-44s  %s\n", "", "claim", "condition", "measured");
+    for (size_t i = 0; i < sd_sweep_size(s); i++) {
+      const sd_claim_result *c = sd_sweep_run_claims(s, i, &n);
+      char prefix[96];
+      snprintf(prefix, sizeof prefix, "[%s] ", sd_sweep_label(s, i));
+      all &= print_claims(prefix, c, n, &passed);
+      total += n;
+    }
+    const sd_claim_result *c = sd_sweep_claims(s, &n);
+    all &= print_claims("", c, n, &passed);
+    total += n;
+    printf("\n%zu of %zu claims pass\n", passed, total);
+    if (total == 0) {
+      fprintf(stderr, "saddle: %s has no claims to check\n", config);
+      all = 0;
+    }
+    if (!interrupted) code = all ? EXIT_OK : EXIT_FAIL;
+  }
+  sd_sweep_free(&s);
+  return code;
+}
+
 static int cmd_run(int argc, char **argv) {
   run_args a;
   int code = parse_run_args(argc, argv, RUN_HELP, &a);
-  if (code == 0) {
+  int handled = 0;
+  if (code == 0) code = run_sweep(a.target, &a, &handled, 0);
+  if (code == 0 && !handled) {
     sd_experiment *e = NULL;
     code = run_one(a.target, &a, &e, 0);
     sd_experiment_free(&e);
@@ -209,6 +273,12 @@ static int cmd_reproduce(int argc, char **argv) {
     fprintf(stderr, "saddle: no bundled experiment '%s' (looked for %s); see `saddle list`\n", a.target, path);
     sd_free(a.overrides);
     return EXIT_USAGE;
+  }
+  int handled = 0;
+  code = run_sweep(path, &a, &handled, 1);
+  if (handled) {
+    sd_free(a.overrides);
+    return code;
   }
   sd_experiment *e = NULL;
   code = run_one(path, &a, &e, 0);

@@ -377,6 +377,8 @@ done:
   return rc;
 }
 
+const sd_cfg_node *sd_config_raw(const sd_config *cfg, const char *key) { return node_at(cfg->root, key, 0, NULL); }
+
 const char *sd_config_peek(const sd_config *cfg, const char *key) {
   sd_cfg_node *n = node_at(cfg->root, key, 0, NULL);
   return n && n->kind == SD_NODE_SCALAR ? n->value : NULL;

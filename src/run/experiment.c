@@ -61,6 +61,8 @@ static sd_param BASE[] = {
     {"plateaus.min_span", SD_T_REAL, "1.3", 1, 1e300, NULL, "a plateau lasts at least this factor in time (t_end/t_start)"},
     {"phases", SD_T_LIST, NULL, SD_NO_BOUNDS, NULL, "phase rules: list of {name, until: 'metric < x'} (default: the problem's)"},
     {"claims", SD_T_LIST, NULL, SD_NO_BOUNDS, NULL, "the paper's claims, checked by `saddle reproduce`"},
+    {"sweep", SD_T_LIST, NULL, SD_NO_BOUNDS, NULL, "run every combination of these axes: list of {key, values: [...]} (docs/sweeps.md)"},
+    {"sweep_claims", SD_T_LIST, NULL, SD_NO_BOUNDS, NULL, "claims across the runs of a sweep (docs/sweeps.md)"},
     {"figures", SD_T_LIST, NULL, SD_NO_BOUNDS, NULL, "the paper's figure: panels drawn by `saddle reproduce` and `saddle plot` (docs/plot.md)"},
 };
 
@@ -137,6 +139,9 @@ enum { CK_META, CK_THETA, CK_STATE, CK_ROWS };
 enum { META_VERSION, META_STEP, META_T, META_OUTPUT, META_ROWS, META_COLS, META_N };
 
 const char *sd_experiment_name(const sd_experiment *e) { return sd_config_str(e->cfg, "experiment"); }
+const sd_metrics *sd_experiment_metrics(const sd_experiment *e) { return e->metrics; }
+long sd_experiment_steps(const sd_experiment *e) { return e->steps; }
+double sd_experiment_t(const sd_experiment *e) { return e->t_end; }
 const char *sd_experiment_dir(const sd_experiment *e) { return e->dir; }
 const char *sd_experiment_status(const sd_experiment *e) { return e->status; }
 void sd_experiment_parts(sd_experiment *e, sd_problem **problem, sd_dynamics **dynamics) {

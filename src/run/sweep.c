@@ -1,0 +1,613 @@
+/* sweep.c: the Cartesian product of a few keys' values, run one after the other, and claims across the runs
+ * (see sweep.h). */
+#include "saddle/sweep.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "saddle/alloc.h"
+#include "saddle/atomicfile.h"
+
+typedef struct {
+  const char *key;       /* points into the config: a config key, or a name for an axis of override sets */
+  size_t n;
+  const char **values;   /* n, into the config (an override set's `name`) */
+  const sd_cfg_node **sets; /* n: for an axis of override sets, each value's mapping; else NULL */
+} axis;
+
+enum { V_STEPS, V_T, V_FINAL, V_FIRST_STEP, V_FIRST_T };
+
+typedef struct {
+  const sd_cfg_node *node;
+  const char *name, *value_text, *across;
+  int kind;
+  char metric[128];
+  char op;
+  double thr;
+  size_t n_where;
+  const char *where_k[8], *where_v[8];
+  double max_ratio, min_ratio, below, above;
+  int increasing;
+} sclaim;
+
+struct sd_sweep {
+  char *path;
+  sd_config *cfg;
+  char **over;       /* the caller's overrides then one per axis (rewritten for each run) */
+  size_t n_over;
+  axis *axes;
+  size_t n_axes;
+  size_t n_runs;
+  char **labels;
+  const char **status;
+  sd_claim_result **run_claims;
+  size_t *n_run_claims;
+  sclaim *claims;
+  size_t n_claims;
+  double *values;    /* n_runs × n_claims */
+  size_t n_set_overrides; /* room for the overrides of sets (upper bound) */
+  size_t n_max_over;
+  size_t n_user;
+  sd_claim_result *results;
+  char *dir;
+  char *name;
+  long long seed;
+};
+
+const char *sd_sweep_dir(const sd_sweep *s) { return s->dir; }
+size_t sd_sweep_size(const sd_sweep *s) { return s->n_runs; }
+const char *sd_sweep_label(const sd_sweep *s, size_t i) { return s->labels[i]; }
+const char *sd_sweep_status(const sd_sweep *s, size_t i) { return s->status[i]; }
+const sd_claim_result *sd_sweep_run_claims(const sd_sweep *s, size_t i, size_t *n) {
+  *n = s->n_run_claims[i];
+  return s->run_claims[i];
+}
+const sd_claim_result *sd_sweep_claims(const sd_sweep *s, size_t *n) {
+  *n = s->n_claims;
+  return s->results;
+}
+
+void sd_sweep_free(sd_sweep **ps) {
+  sd_sweep *s = *ps;
+  if (!s) return;
+  for (size_t i = 0; i < s->n_axes; i++) sd_free(s->axes[i].values), sd_free(s->axes[i].sets);
+  sd_free(s->axes);
+  for (size_t i = 0; s->over && i < s->n_max_over; i++) sd_free(s->over[i]);
+  sd_free(s->over);
+  for (size_t i = 0; s->labels && i < s->n_runs; i++) sd_free(s->labels[i]);
+  for (size_t i = 0; s->run_claims && i < s->n_runs; i++) sd_free(s->run_claims[i]);
+  sd_free(s->labels);
+  sd_free(s->status);
+  sd_free(s->run_claims);
+  sd_free(s->n_run_claims);
+  sd_free(s->claims);
+  sd_free(s->values);
+  sd_free(s->results);
+  sd_free(s->dir);
+  sd_free(s->name);
+  sd_free(s->path);
+  sd_config_free(&s->cfg);
+  sd_free(s);
+  *ps = NULL;
+}
+
+/* run i's value on axis a (the first axis varies slowest) */
+static const char *axis_value(const sd_sweep *s, size_t i, size_t a) {
+  size_t stride = 1;
+  for (size_t b = a + 1; b < s->n_axes; b++) stride *= s->axes[b].n;
+  return s->axes[a].values[(i / stride) % s->axes[a].n];
+}
+
+static long axis_index(const sd_sweep *s, const char *key) {
+  for (size_t a = 0; a < s->n_axes; a++)
+    if (!strcmp(s->axes[a].key, key)) return (long)a;
+  return -1;
+}
+
+static size_t count_leaves(const sd_cfg_node *n) {
+  if (n->kind != SD_NODE_MAP) return 1;
+  size_t c = 0;
+  for (size_t i = 0; i < n->n_kids; i++) c += count_leaves(n->kids[i]);
+  return c;
+}
+
+static sd_status read_axes(sd_sweep *s, const sd_cfg_node *list) {
+  if (list->kind != SD_NODE_SEQ || list->n_kids == 0)
+    return sd_config_fail_node(s->cfg, list, "sweep", "expected a list of {key, values: [...]}");
+  s->axes = sd_calloc(list->n_kids, sizeof *s->axes);
+  if (!s->axes) return sd_error(SD_ERR_NOMEM, "out of memory");
+  s->n_runs = 1;
+  for (size_t i = 0; i < list->n_kids; i++) {
+    const sd_cfg_node *ax = list->kids[i], *key = sd_cfg_child(ax, "key"), *vals = sd_cfg_child(ax, "values");
+    if (ax->kind != SD_NODE_MAP || !key || key->kind != SD_NODE_SCALAR || !vals || vals->kind != SD_NODE_SEQ || !vals->n_kids)
+      return sd_config_fail_node(s->cfg, ax, "sweep", "each axis is {key: a.config.key, values: [v1, v2, ...]}");
+    for (size_t k = 0; k < ax->n_kids; k++)
+      if (strcmp(ax->kids[k]->key, "key") && strcmp(ax->kids[k]->key, "values"))
+        return sd_config_fail_node(s->cfg, ax->kids[k], "sweep", "unknown key '%s' in an axis (key, values)", ax->kids[k]->key);
+    axis *a = &s->axes[s->n_axes++];
+    a->key = key->value;
+    a->n = vals->n_kids;
+    a->values = sd_calloc(a->n, sizeof *a->values);
+    if (!a->values) return sd_error(SD_ERR_NOMEM, "out of memory");
+    for (size_t k = 0; k < a->n; k++) {
+      const sd_cfg_node *v = vals->kids[k];
+      if (v->kind == SD_NODE_MAP) { /* a set of overrides, named by its `name` */
+        const sd_cfg_node *nm = sd_cfg_child(v, "name");
+        if (!nm || nm->kind != SD_NODE_SCALAR)
+          return sd_config_fail_node(s->cfg, v, "sweep.values", "a set of overrides needs a name: {name: ..., key: value, ...}");
+        if (!a->sets && !(a->sets = sd_calloc(a->n, sizeof *a->sets))) return sd_error(SD_ERR_NOMEM, "out of memory");
+        a->sets[k] = v;
+        a->values[k] = nm->value;
+        s->n_set_overrides += count_leaves(v) - 1;
+      } else if (v->kind == SD_NODE_SCALAR) {
+        a->values[k] = v->value;
+      } else {
+        return sd_config_fail_node(s->cfg, v, "sweep.values", "each value is a single value or a {name, key: value} set");
+      }
+      if (a->sets && !a->sets[k] && k > 0)
+        return sd_config_fail_node(s->cfg, v, "sweep.values", "mix of single values and override sets in one axis");
+    }
+    if (a->sets && !a->sets[0])
+      return sd_config_fail_node(s->cfg, vals, "sweep.values", "mix of single values and override sets in one axis");
+    for (size_t b = 0; b + 1 < s->n_axes; b++)
+      if (!strcmp(s->axes[b].key, a->key)) return sd_config_fail_node(s->cfg, key, "sweep.key", "'%s' is swept twice", a->key);
+    s->n_runs *= a->n;
+  }
+  if (s->n_runs > 10000) return sd_config_fail_node(s->cfg, list, "sweep", "%zu runs: too many for one sweep", s->n_runs);
+  return SD_OK;
+}
+
+static sd_status number(const sd_config *cfg, const sd_cfg_node *n, const char *key, double *out) {
+  char *end;
+  *out = strtod(n->kind == SD_NODE_SCALAR ? n->value : "", &end);
+  if (n->kind != SD_NODE_SCALAR || !*n->value || *end || !isfinite(*out))
+    return sd_config_fail_node(cfg, n, key, "expected a number");
+  return SD_OK;
+}
+
+static sd_status parse_value(sd_sweep *s, sclaim *c, const sd_cfg_node *node, const sd_metrics *m) {
+  const char *v = node->value;
+  c->value_text = v;
+  if (!strcmp(v, "steps")) return c->kind = V_STEPS, SD_OK;
+  if (!strcmp(v, "t")) return c->kind = V_T, SD_OK;
+  const char *colon = strchr(v, ':');
+  if (!colon) goto bad;
+  size_t pl = (size_t)(colon - v);
+  const char *rest = colon + 1;
+  if (pl == 5 && !strncmp(v, "final", 5)) {
+    c->kind = V_FINAL;
+    snprintf(c->metric, sizeof c->metric, "%s", rest);
+  } else if ((pl == 10 && !strncmp(v, "first_step", 10)) || (pl == 7 && !strncmp(v, "first_t", 7))) {
+    c->kind = pl == 10 ? V_FIRST_STEP : V_FIRST_T;
+    const char *op = strpbrk(rest, "<>");
+    if (!op || op == rest || (size_t)(op - rest) >= sizeof c->metric) goto bad;
+    memcpy(c->metric, rest, (size_t)(op - rest));
+    c->metric[op - rest] = '\0';
+    c->op = *op;
+    char *end;
+    c->thr = strtod(op + 1, &end);
+    if (end == op + 1 || *end) goto bad;
+  } else {
+    goto bad;
+  }
+  if (sd_metrics_col(m, c->metric) < 0)
+    return sd_config_fail_node(s->cfg, node, "sweep_claims.value", "no metric '%s' in these runs", c->metric);
+  return SD_OK;
+bad:
+  return sd_config_fail_node(s->cfg, node, "sweep_claims.value",
+                             "'%s': expected steps, t, final:METRIC, first_step:METRIC<x or first_t:METRIC>x", v);
+}
+
+/* where: {dynamics.kind: gd} arrives nested ({dynamics: {kind: gd}}): flatten it back to swept keys. */
+static sd_status read_where(sd_sweep *s, sclaim *c, const sd_cfg_node *map, const char *prefix) {
+  for (size_t k = 0; k < map->n_kids; k++) {
+    const sd_cfg_node *w = map->kids[k];
+    char key[256];
+    snprintf(key, sizeof key, "%s%s%s", prefix, *prefix ? "." : "", w->key);
+    if (w->kind == SD_NODE_MAP) {
+      SD_TRY(read_where(s, c, w, key));
+      continue;
+    }
+    long a = axis_index(s, key);
+    if (w->kind != SD_NODE_SCALAR || a < 0)
+      return sd_config_fail_node(s->cfg, w, "sweep_claims.where", "'%s' is not a swept key", key);
+    if (c->n_where == 8) return sd_config_fail_node(s->cfg, w, "sweep_claims.where", "at most 8 keys");
+    c->where_k[c->n_where] = s->axes[a].key; /* the axis' own string outlives this buffer */
+    c->where_v[c->n_where++] = w->value;
+  }
+  return SD_OK;
+}
+
+static const char *const SC_KEYS[] = {"name", "value", "where", "across", "max_ratio", "min_ratio", "increasing",
+                                      "below", "above", NULL};
+
+static sd_status read_claims(sd_sweep *s, const sd_cfg_node *list, const sd_metrics *m) {
+  if (!list) return SD_OK;
+  if (list->kind != SD_NODE_SEQ) return sd_config_fail_node(s->cfg, list, "sweep_claims", "expected a list");
+  s->claims = sd_calloc(list->n_kids + 1, sizeof *s->claims);
+  if (!s->claims) return sd_error(SD_ERR_NOMEM, "out of memory");
+  for (size_t i = 0; i < list->n_kids; i++) {
+    const sd_cfg_node *n = list->kids[i];
+    sclaim *c = &s->claims[s->n_claims++];
+    c->node = n;
+    c->max_ratio = c->min_ratio = NAN;
+    c->below = INFINITY;
+    c->above = -INFINITY;
+    if (n->kind != SD_NODE_MAP) return sd_config_fail_node(s->cfg, n, "sweep_claims", "each claim is a mapping");
+    for (size_t k = 0; k < n->n_kids; k++) {
+      int known = 0;
+      for (int j = 0; SC_KEYS[j]; j++) known |= !strcmp(SC_KEYS[j], n->kids[k]->key);
+      if (!known)
+        return sd_config_fail_node(s->cfg, n->kids[k], "sweep_claims", "unknown key '%s' (name, value, where, across, max_ratio, min_ratio, increasing, below, above)",
+                                   n->kids[k]->key);
+    }
+    const sd_cfg_node *name = sd_cfg_child(n, "name"), *value = sd_cfg_child(n, "value"), *where = sd_cfg_child(n, "where"),
+                      *across = sd_cfg_child(n, "across");
+    if (!name || name->kind != SD_NODE_SCALAR) return sd_config_fail_node(s->cfg, n, "sweep_claims.name", "every claim needs a name");
+    if (!value || value->kind != SD_NODE_SCALAR) return sd_config_fail_node(s->cfg, n, "sweep_claims.value", "claim '%s' needs a value", name->value);
+    c->name = name->value;
+    SD_TRY(parse_value(s, c, value, m));
+    if (where) {
+      if (where->kind != SD_NODE_MAP)
+        return sd_config_fail_node(s->cfg, where, "sweep_claims.where", "expected a mapping of swept keys to values");
+      SD_TRY(read_where(s, c, where, ""));
+    }
+    if (across) {
+      if (across->kind != SD_NODE_SCALAR || axis_index(s, across->value) < 0)
+        return sd_config_fail_node(s->cfg, across, "sweep_claims.across", "not a swept key");
+      c->across = across->value;
+    }
+    const sd_cfg_node *x;
+    int conditions = 0;
+    if ((x = sd_cfg_child(n, "max_ratio"))) {
+      SD_TRY(number(s->cfg, x, "sweep_claims.max_ratio", &c->max_ratio));
+      conditions++;
+    }
+    if ((x = sd_cfg_child(n, "min_ratio"))) {
+      SD_TRY(number(s->cfg, x, "sweep_claims.min_ratio", &c->min_ratio));
+      conditions++;
+    }
+    if ((x = sd_cfg_child(n, "below"))) {
+      SD_TRY(number(s->cfg, x, "sweep_claims.below", &c->below));
+      conditions++;
+    }
+    if ((x = sd_cfg_child(n, "above"))) {
+      SD_TRY(number(s->cfg, x, "sweep_claims.above", &c->above));
+      conditions++;
+    }
+    if ((x = sd_cfg_child(n, "increasing"))) {
+      if (x->kind != SD_NODE_SCALAR || (strcmp(x->value, "true") && strcmp(x->value, "false")))
+        return sd_config_fail_node(s->cfg, x, "sweep_claims.increasing", "expected true or false");
+      c->increasing = !strcmp(x->value, "true");
+      conditions += c->increasing;
+    }
+    if (!conditions)
+      return sd_config_fail_node(s->cfg, n, "sweep_claims", "claim '%s' needs a condition (max_ratio, min_ratio, increasing, below, above)", c->name);
+    if (c->increasing && !c->across)
+      return sd_config_fail_node(s->cfg, n, "sweep_claims.across", "increasing needs across: the axis to order by");
+  }
+  return SD_OK;
+}
+
+/* Appends key=value for every leaf of an override set (dotted keys arrive nested). */
+static sd_status add_set(sd_sweep *s, const sd_cfg_node *n, const char *prefix, size_t *k) {
+  for (size_t i = 0; i < n->n_kids; i++) {
+    const sd_cfg_node *c = n->kids[i];
+    char key[256];
+    snprintf(key, sizeof key, "%s%s%s", prefix, *prefix ? "." : "", c->key);
+    if (!*prefix && !strcmp(c->key, "name")) continue;
+    if (c->kind == SD_NODE_MAP) {
+      SD_TRY(add_set(s, c, key, k));
+      continue;
+    }
+    if (c->kind != SD_NODE_SCALAR) return sd_config_fail_node(s->cfg, c, "sweep.values", "'%s': only single values", key);
+    size_t len = strlen(key) + strlen(c->value) + 2;
+    if (!(s->over[*k] = sd_malloc(len))) return sd_error(SD_ERR_NOMEM, "out of memory");
+    snprintf(s->over[(*k)++], len, "%s=%s", key, c->value);
+  }
+  return SD_OK;
+}
+
+/* Sets the axis overrides of run i into s->over (after the caller's own) and s->n_over. */
+static sd_status set_overrides(sd_sweep *s, size_t i) {
+  for (size_t k = s->n_user; k < s->n_over; k++) {
+    sd_free(s->over[k]);
+    s->over[k] = NULL;
+  }
+  size_t k = s->n_user;
+  for (size_t a = 0; a < s->n_axes; a++) {
+    const axis *ax = &s->axes[a];
+    if (ax->sets) {
+      size_t stride = 1;
+      for (size_t b = a + 1; b < s->n_axes; b++) stride *= s->axes[b].n;
+      SD_TRY(add_set(s, ax->sets[(i / stride) % ax->n], "", &k));
+      continue;
+    }
+    const char *v = axis_value(s, i, a);
+    size_t len = strlen(ax->key) + strlen(v) + 2;
+    if (!(s->over[k] = sd_malloc(len))) return sd_error(SD_ERR_NOMEM, "out of memory");
+    snprintf(s->over[k++], len, "%s=%s", ax->key, v);
+  }
+  s->n_over = k;
+  return SD_OK;
+}
+
+sd_status sd_sweep_prepare(const char *config_path, size_t n_overrides, char *const *overrides, sd_sweep **out) {
+  *out = NULL;
+  sd_config *cfg = NULL;
+  SD_TRY(sd_config_load(config_path, &cfg));
+  const sd_cfg_node *list = sd_config_raw(cfg, "sweep");
+  if (!list) {
+    sd_config_free(&cfg);
+    return SD_OK;
+  }
+  sd_sweep *s = sd_calloc(1, sizeof *s);
+  if (!s) {
+    sd_config_free(&cfg);
+    return sd_error(SD_ERR_NOMEM, "out of memory");
+  }
+  s->cfg = cfg;
+  s->path = sd_strdup(config_path);
+  sd_status rc = s->path ? read_axes(s, list) : sd_error(SD_ERR_NOMEM, "out of memory");
+  if (rc == SD_OK) {
+    s->n_user = s->n_over = n_overrides;
+    s->n_max_over = n_overrides + s->n_axes + s->n_set_overrides;
+    s->over = sd_calloc(s->n_max_over + 1, sizeof *s->over);
+    s->labels = sd_calloc(s->n_runs, sizeof *s->labels);
+    s->status = sd_calloc(s->n_runs, sizeof *s->status);
+    s->run_claims = sd_calloc(s->n_runs, sizeof *s->run_claims);
+    s->n_run_claims = sd_calloc(s->n_runs, sizeof *s->n_run_claims);
+    if (!s->over || !s->labels || !s->status || !s->run_claims || !s->n_run_claims) rc = sd_error(SD_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; rc == SD_OK && i < n_overrides; i++)
+      if (!(s->over[i] = sd_strdup(overrides[i]))) rc = sd_error(SD_ERR_NOMEM, "out of memory");
+  }
+  /* every run's config must be valid: prepare each once (a few draws of data), before anything is written */
+  for (size_t i = 0; rc == SD_OK && i < s->n_runs; i++) {
+    rc = set_overrides(s, i);
+    sd_experiment *e = NULL;
+    if (rc == SD_OK) rc = sd_experiment_prepare(config_path, s->n_over, s->over, &e);
+    if (rc == SD_OK && i == 0) {
+      rc = read_claims(s, sd_config_raw(cfg, "sweep_claims"), sd_experiment_metrics(e));
+      s->name = sd_strdup(sd_experiment_name(e));
+      if (rc == SD_OK && !s->name) rc = sd_error(SD_ERR_NOMEM, "out of memory");
+    }
+    /* the label: the swept keys' last components and values, e.g. kappa=10,kind=gd */
+    char label[512] = "";
+    size_t len = 0;
+    for (size_t a = 0; rc == SD_OK && a < s->n_axes; a++) {
+      const char *dot = strrchr(s->axes[a].key, '.');
+      int w = snprintf(label + len, sizeof label - len, "%s%s=%s", a ? "," : "", dot ? dot + 1 : s->axes[a].key, axis_value(s, i, a));
+      if (w > 0 && (size_t)w < sizeof label - len) len += (size_t)w;
+    }
+    for (char *p = label; *p; p++)
+      if (*p == '/' || *p == ' ') *p = '_';
+    if (rc == SD_OK && !(s->labels[i] = sd_strdup(label))) rc = sd_error(SD_ERR_NOMEM, "out of memory");
+    sd_experiment_free(&e);
+  }
+  if (rc == SD_OK) {
+    s->values = sd_malloc((s->n_runs * s->n_claims + 1) * sizeof *s->values);
+    s->results = sd_calloc(s->n_claims + 1, sizeof *s->results);
+    if (!s->values || !s->results) rc = sd_error(SD_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; rc == SD_OK && i < s->n_runs * s->n_claims; i++) s->values[i] = NAN;
+    const char *seed = sd_config_peek(cfg, "seed");
+    s->seed = seed ? strtoll(seed, NULL, 10) : 0;
+  }
+  if (rc != SD_OK) {
+    sd_sweep_free(&s);
+    return rc;
+  }
+  *out = s;
+  return SD_OK;
+}
+
+static double claim_value(const sclaim *c, const sd_experiment *e) {
+  if (c->kind == V_STEPS) return (double)sd_experiment_steps(e);
+  if (c->kind == V_T) return sd_experiment_t(e);
+  const sd_metrics *m = sd_experiment_metrics(e);
+  long col = sd_metrics_col(m, c->metric);
+  size_t rows = sd_metrics_rows(m);
+  if (col < 0 || !rows) return NAN;
+  if (c->kind == V_FINAL) return sd_metrics_at(m, rows - 1, (size_t)col);
+  for (size_t r = 0; r < rows; r++) {
+    double v = sd_metrics_at(m, r, (size_t)col);
+    if (c->op == '<' ? v <= c->thr : v >= c->thr) return sd_metrics_at(m, r, c->kind == V_FIRST_STEP ? 0 : 1);
+  }
+  return NAN; /* never reached: the claim fails */
+}
+
+static int matches(const sd_sweep *s, const sclaim *c, size_t i) {
+  for (size_t k = 0; k < c->n_where; k++)
+    if (strcmp(axis_value(s, i, (size_t)axis_index(s, c->where_k[k])), c->where_v[k])) return 0;
+  return 1;
+}
+
+static void evaluate(sd_sweep *s, size_t j) {
+  const sclaim *c = &s->claims[j];
+  sd_claim_result *r = &s->results[j];
+  snprintf(r->name, sizeof r->name, "%s", c->name);
+  size_t idx[10000], n = 0;
+  for (size_t i = 0; i < s->n_runs; i++)
+    if (s->status[i] && matches(s, c, i)) idx[n++] = i;
+  if (c->across) { /* order by the across axis, numerically */
+    size_t a = (size_t)axis_index(s, c->across);
+    for (size_t x = 1; x < n; x++)
+      for (size_t y = x; y > 0 && strtod(axis_value(s, idx[y - 1], a), NULL) > strtod(axis_value(s, idx[y], a), NULL); y--) {
+        size_t t = idx[y];
+        idx[y] = idx[y - 1];
+        idx[y - 1] = t;
+      }
+  }
+  int pass = n > 0;
+  double lo = INFINITY, hi = -INFINITY, prev = -INFINITY;
+  size_t len = 0;
+  r->measured[0] = '\0';
+  for (size_t k = 0; k < n; k++) {
+    double v = s->values[idx[k] * s->n_claims + j];
+    if (isnan(v)) pass = 0;
+    lo = fmin(lo, v), hi = fmax(hi, v);
+    if (!(v < c->below && v > c->above)) pass = 0;
+    if (c->increasing && !(v > prev)) pass = 0;
+    prev = v;
+    const char *lab = c->across ? axis_value(s, idx[k], (size_t)axis_index(s, c->across)) : s->labels[idx[k]];
+    int w = snprintf(r->measured + len, sizeof r->measured - len, "%s%s: %.4g", k ? ", " : "", lab, v);
+    if (w > 0 && (size_t)w < sizeof r->measured - len) len += (size_t)w;
+  }
+  double ratio = hi / lo;
+  if (!isnan(c->max_ratio) && !(lo > 0 && ratio <= c->max_ratio)) pass = 0;
+  if (!isnan(c->min_ratio) && !(lo > 0 && ratio >= c->min_ratio)) pass = 0;
+  r->value = ratio;
+  r->pass = pass;
+  char cond[160] = "";
+  size_t cl = 0;
+  cl += (size_t)snprintf(cond + cl, sizeof cond - cl, "%s", c->value_text);
+  if (c->increasing) cl += (size_t)snprintf(cond + cl, sizeof cond - cl, " increasing in %s", c->across);
+  if (!isnan(c->max_ratio)) cl += (size_t)snprintf(cond + cl, sizeof cond - cl, ", max/min <= %g", c->max_ratio);
+  if (!isnan(c->min_ratio)) cl += (size_t)snprintf(cond + cl, sizeof cond - cl, ", max/min >= %g", c->min_ratio);
+  if (isfinite(c->below)) cl += (size_t)snprintf(cond + cl, sizeof cond - cl, ", < %g", c->below);
+  if (isfinite(c->above)) snprintf(cond + cl, sizeof cond - cl, ", > %g", c->above);
+  snprintf(r->condition, sizeof r->condition, "%s", cond);
+}
+
+static sd_status make_dir(sd_sweep *s, const char *out_dir) {
+  char path[4096];
+  if (out_dir) {
+    snprintf(path, sizeof path, "%s", out_dir);
+    if (mkdir(path, 0777) != 0 && errno != EEXIST) return sd_error(SD_ERR_IO, "cannot create %s: %s", path, strerror(errno));
+  } else {
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    char stamp[32];
+    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+    if (mkdir("runs", 0777) != 0 && errno != EEXIST) return sd_error(SD_ERR_IO, "cannot create runs/: %s", strerror(errno));
+    int made = 0;
+    for (int k = 1; k < 1000 && !made; k++) {
+      if (k == 1) snprintf(path, sizeof path, "runs/%s-%lld-%s", s->name, s->seed, stamp);
+      else snprintf(path, sizeof path, "runs/%s-%lld-%s-%d", s->name, s->seed, stamp, k);
+      if (mkdir(path, 0777) == 0) made = 1;
+      else if (errno != EEXIST) return sd_error(SD_ERR_IO, "cannot create %s: %s", path, strerror(errno));
+    }
+    if (!made) return sd_error(SD_ERR_IO, "cannot find a free directory name under runs/");
+  }
+  s->dir = sd_strdup(path);
+  return s->dir ? SD_OK : sd_error(SD_ERR_NOMEM, "out of memory");
+}
+
+static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
+
+static sd_status write_outputs(const sd_sweep *s) {
+  char path[4200];
+  snprintf(path, sizeof path, "%s/sweep.csv", s->dir);
+  sd_atomic_file af;
+  SD_TRY(sd_atomic_open(&af, path));
+  fprintf(af.fp, "run,dir");
+  for (size_t a = 0; a < s->n_axes; a++) fprintf(af.fp, ",%s", s->axes[a].key);
+  fprintf(af.fp, ",status");
+  for (size_t j = 0; j < s->n_claims; j++) { /* a column per sweep claim: its value in each run */
+    fputs(",\"", af.fp);
+    for (const char *p = s->claims[j].name; *p; p++) fprintf(af.fp, *p == '"' ? "\"\"" : "%c", *p);
+    fputc('"', af.fp);
+  }
+  fputc('\n', af.fp);
+  for (size_t i = 0; i < s->n_runs; i++) {
+    fprintf(af.fp, "%zu,\"%03zu-%s\"", i, i, s->labels[i]); /* labels hold commas */
+    for (size_t a = 0; a < s->n_axes; a++) fprintf(af.fp, ",%s", axis_value(s, i, a));
+    fprintf(af.fp, ",%s", s->status[i] ? s->status[i] : "not_run");
+    for (size_t j = 0; j < s->n_claims; j++) fprintf(af.fp, ",%.17g", s->values[i * s->n_claims + j]);
+    fputc('\n', af.fp);
+  }
+  SD_TRY(sd_atomic_commit(&af));
+
+  json_t *root = json_object(), *runs = json_array(), *claims = json_array();
+  json_object_set_new(root, "experiment", json_string(s->name));
+  json_object_set_new(root, "kind", json_string("sweep"));
+  int all = 1;
+  for (size_t i = 0; i < s->n_runs; i++) {
+    json_t *o = json_object();
+    char d[700];
+    snprintf(d, sizeof d, "%03zu-%s", i, s->labels[i]);
+    json_object_set_new(o, "dir", json_string(d));
+    json_object_set_new(o, "status", s->status[i] ? json_string(s->status[i]) : json_null());
+    json_t *ax = json_object();
+    for (size_t a = 0; a < s->n_axes; a++) json_object_set_new(ax, s->axes[a].key, json_string(axis_value(s, i, a)));
+    json_object_set_new(o, "values", ax);
+    json_t *rc = json_array();
+    for (size_t k = 0; k < s->n_run_claims[i]; k++) {
+      json_t *c = json_object();
+      json_object_set_new(c, "name", json_string(s->run_claims[i][k].name));
+      json_object_set_new(c, "measured", json_string(s->run_claims[i][k].measured));
+      json_object_set_new(c, "pass", json_boolean(s->run_claims[i][k].pass));
+      all &= s->run_claims[i][k].pass;
+      json_array_append_new(rc, c);
+    }
+    json_object_set_new(o, "claims", rc);
+    json_array_append_new(runs, o);
+  }
+  for (size_t j = 0; j < s->n_claims; j++) {
+    json_t *c = json_object();
+    json_object_set_new(c, "name", json_string(s->results[j].name));
+    json_object_set_new(c, "condition", json_string(s->results[j].condition));
+    json_object_set_new(c, "measured", json_string(s->results[j].measured));
+    json_object_set_new(c, "max_over_min", num(s->results[j].value));
+    json_object_set_new(c, "pass", json_boolean(s->results[j].pass));
+    all &= s->results[j].pass;
+    json_array_append_new(claims, c);
+  }
+  json_object_set_new(root, "runs", runs);
+  json_object_set_new(root, "claims", claims);
+  json_object_set_new(root, "claims_pass", json_boolean(all));
+  snprintf(path, sizeof path, "%s/summary.json", s->dir);
+  sd_status rc = sd_atomic_open(&af, path);
+  if (rc == SD_OK) {
+    if (json_dumpf(root, af.fp, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17)) != 0) {
+      sd_atomic_abort(&af);
+      rc = sd_error(SD_ERR_IO, "cannot write %s", path);
+    } else {
+      rc = sd_atomic_commit(&af);
+    }
+  }
+  json_decref(root);
+  return rc;
+}
+
+sd_status sd_sweep_run(sd_sweep *s, const sd_run_options *opt) {
+  SD_TRY(make_dir(s, opt ? opt->out_dir : NULL));
+  for (size_t i = 0; i < s->n_runs; i++) {
+    SD_TRY(set_overrides(s, i));
+    sd_experiment *e = NULL;
+    SD_TRY(sd_experiment_prepare(s->path, s->n_over, s->over, &e));
+    char dir[4700];
+    snprintf(dir, sizeof dir, "%s/%03zu-%s", s->dir, i, s->labels[i]);
+    sd_run_options o = {.out_dir = dir, .progress = opt ? opt->progress : 0};
+    sd_status rc = sd_experiment_run(e, &o);
+    if (rc != SD_OK) {
+      sd_experiment_free(&e);
+      return rc;
+    }
+    const char *st = sd_experiment_status(e);
+    /* statuses are string literals of the run layer: they outlive the experiment */
+    s->status[i] = st;
+    size_t nc;
+    const sd_claim_result *c = sd_experiment_claims(e, &nc);
+    if (nc) {
+      s->run_claims[i] = sd_malloc(nc * sizeof *c);
+      if (!s->run_claims[i]) {
+        sd_experiment_free(&e);
+        return sd_error(SD_ERR_NOMEM, "out of memory");
+      }
+      memcpy(s->run_claims[i], c, nc * sizeof *c);
+      s->n_run_claims[i] = nc;
+    }
+    for (size_t j = 0; j < s->n_claims; j++) s->values[i * s->n_claims + j] = claim_value(&s->claims[j], e);
+    sd_experiment_free(&e);
+    if (!strcmp(st, "interrupted")) break;
+  }
+  for (size_t j = 0; j < s->n_claims; j++) evaluate(s, j);
+  return write_outputs(s);
+}

@@ -1,0 +1,78 @@
+/* test_sweep.c: sweeps: every combination runs into its own directory, claims across runs are checked. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "helpers.h"
+
+Test(sweep, reproduce_xu23_runs_every_combination, .timeout = 120) {
+  char *d = th_tmpdir();
+  char cmd[2048], out[16384];
+  snprintf(cmd, sizeof cmd, "%s reproduce xu23-scaledgd-lambda -q -o %s/s", SADDLE_BINARY, d);
+  cr_assert_eq(th_run(cmd, out, sizeof out), 0, "%s", out);
+  cr_assert(strstr(out, "3 of 3 claims pass"), "%s", out);
+  snprintf(cmd, sizeof cmd,
+           "/usr/bin/python3 -c \"import csv, json, os; d = '%s/s'; r = list(csv.reader(open(d + '/sweep.csv')));"
+           "assert len(r) == 7 and all(len(x) == len(r[0]) for x in r), r;"
+           "assert [x[2] for x in r[1:]] == ['1', '1', '10', '10', '100', '100'] and [x[3] for x in r[1:]] == ['gd', 'precgd'] * 3;"
+           "s = json.load(open(d + '/summary.json')); assert s['claims_pass'] and len(s['runs']) == 6;"
+           "[json.load(open(d + '/' + x['dir'] + '/summary.json')) for x in s['runs']];"
+           "c = json.load(open(d + '/003-kappa=10,method=precgd/summary.json')); assert c['dynamics'] == 'scaled_gd';"
+           "print('ok')\"",
+           d);
+  cr_assert_eq(th_run(cmd, out, sizeof out), 0, "%s", out);
+  snprintf(cmd, sizeof cmd, "rm -rf %s", d);
+  th_sh(cmd, NULL, 0);
+  free(d);
+}
+
+static char *write_cfg(const char *yaml) {
+  char *dir = th_tmpdir();
+  char path[512];
+  snprintf(path, sizeof path, "%s/cfg.yaml", dir);
+  FILE *f = fopen(path, "w");
+  fputs(yaml, f);
+  fclose(f);
+  return dir;
+}
+
+static const char *BASE =
+    "problem: {kind: quadratic, d: 4}\ndynamics: {kind: gd, lr: 0.5}\nrun: {max_steps: 50}\n";
+
+static void expect(const char *extra, int want, const char *text) {
+  char yaml[2048], cmd[2048], out[8192];
+  snprintf(yaml, sizeof yaml, "%s%s", BASE, extra);
+  char *d = write_cfg(yaml);
+  snprintf(cmd, sizeof cmd, "cd %s && %s reproduce cfg.yaml -q -o out", d, SADDLE_BINARY);
+  int rc = th_run(cmd, out, sizeof out);
+  cr_assert_eq(rc, want, "exit %d:\n%s", rc, out);
+  cr_assert(strstr(out, text), "expected '%s' in:\n%s", text, out);
+  if (want == 2) {
+    snprintf(cmd, sizeof cmd, "%s/out", d);
+    struct stat st;
+    cr_assert_neq(stat(cmd, &st), 0, "a directory was created for a bad sweep");
+  }
+  free(d);
+}
+
+Test(sweep, a_false_claim_fails_the_reproduction) {
+  expect("sweep:\n  - {key: dynamics.lr, values: [0.1, 0.5, 0.9]}\n"
+         "sweep_claims:\n  - {name: larger steps finish closer, value: final:dist, across: dynamics.lr, increasing: true}\n",
+         1, "FAIL  larger steps finish closer");
+  expect("sweep:\n  - {key: dynamics.lr, values: [0.1, 0.5, 0.9]}\n"
+         "sweep_claims:\n  - {name: smaller steps are farther, value: final:dist, across: dynamics.lr, max_ratio: 1.0e+30, above: 0}\n",
+         0, "PASS  smaller steps are farther");
+}
+
+Test(sweep, bad_sweeps_are_config_errors_before_anything_runs) {
+  expect("sweep:\n  - {key: dynamics.lr, values: [0.1, -1]}\n", 2, "dynamics.lr");
+  expect("sweep:\n  - {key: dynamics.lr}\n", 2, "cfg.yaml:5:5: sweep: each axis is {key");
+  expect("sweep:\n  - {key: dynamics.lr, values: [0.1]}\nsweep_claims:\n  - {name: x, value: final:nope, below: 1}\n", 2,
+         "no metric 'nope'");
+  expect("sweep:\n  - {key: dynamics.lr, values: [0.1]}\nsweep_claims:\n  - {name: x, value: steps, where: {seed: 1}, below: 1}\n", 2,
+         "'seed' is not a swept key");
+  expect("sweep:\n  - {key: dynamics.lr, values: [0.1]}\nsweep_claims:\n  - {name: x, value: steps}\n", 2, "needs a condition");
+  expect("sweep:\n  - key: m\n    values:\n      - {dynamics.kind: gd}\n", 2, "needs a name");
+}
