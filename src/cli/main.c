@@ -291,14 +291,9 @@ static int cmd_reproduce(int argc, char **argv) {
     sd_experiment_free(&e);
     return EXIT_FAIL;
   }
-  int all = 1;
-  printf("\n%-4s  %-44s  %-44s  %s\n", "", "claim", "condition", "measured");
-  for (size_t i = 0; i < n; i++) {
-    printf("%-4s  %-44s  %-44s  %s\n", c[i].pass ? "PASS" : "FAIL", c[i].name, c[i].condition, c[i].measured);
-    all &= c[i].pass;
-  }
   size_t passed = 0;
-  for (size_t i = 0; i < n; i++) passed += (size_t)c[i].pass;
+  printf("\n%-4s  %-44s  %-44s  %s\n", "", "claim", "condition", "measured");
+  int all = print_claims("", c, n, &passed);
   printf("\n%zu of %zu claims pass\n", passed, n);
   sd_experiment_free(&e);
   if (code == EXIT_INTERRUPTED) return code;
