@@ -76,3 +76,14 @@ Test(sweep, bad_sweeps_are_config_errors_before_anything_runs) {
   expect("sweep:\n  - {key: dynamics.lr, values: [0.1]}\nsweep_claims:\n  - {name: x, value: steps}\n", 2, "needs a condition");
   expect("sweep:\n  - key: m\n    values:\n      - {dynamics.kind: gd}\n", 2, "needs a name");
 }
+
+Test(sweep, reproduce_stoger21_alpha, .timeout = 120) {
+  char *d = th_tmpdir();
+  char cmd[2048], out[16384];
+  snprintf(cmd, sizeof cmd, "%s reproduce stoger21-alpha -q -o %s/s", SADDLE_BINARY, d);
+  cr_assert_eq(th_run(cmd, out, sizeof out), 0, "%s", out);
+  cr_assert(strstr(out, "4 of 4 claims pass"), "%s", out);
+  snprintf(cmd, sizeof cmd, "rm -rf %s", d);
+  th_sh(cmd, NULL, 0);
+  free(d);
+}

@@ -33,7 +33,8 @@ typedef struct {
   size_t n_where;
   const char *where_k[8], *where_v[8];
   double max_ratio, min_ratio, below, above;
-  int increasing;
+  int increasing, decreasing;
+  double log_slope, rtol; /* least-squares slope of the value against log10(across), and its tolerance */
 } sclaim;
 
 struct sd_sweep {
@@ -225,7 +226,7 @@ static sd_status read_where(sd_sweep *s, sclaim *c, const sd_cfg_node *map, cons
 }
 
 static const char *const SC_KEYS[] = {"name", "value", "where", "across", "max_ratio", "min_ratio", "increasing",
-                                      "below", "above", NULL};
+                                      "decreasing", "below", "above", "log_slope", "rtol", NULL};
 
 static sd_status read_claims(sd_sweep *s, const sd_cfg_node *list, const sd_metrics *m) {
   if (!list) return SD_OK;
@@ -239,6 +240,7 @@ static sd_status read_claims(sd_sweep *s, const sd_cfg_node *list, const sd_metr
     c->max_ratio = c->min_ratio = NAN;
     c->below = INFINITY;
     c->above = -INFINITY;
+    c->log_slope = c->rtol = NAN;
     if (n->kind != SD_NODE_MAP) return sd_config_fail_node(s->cfg, n, "sweep_claims", "each claim is a mapping");
     for (size_t k = 0; k < n->n_kids; k++) {
       int known = 0;
@@ -281,16 +283,27 @@ static sd_status read_claims(sd_sweep *s, const sd_cfg_node *list, const sd_metr
       SD_TRY(number(s->cfg, x, "sweep_claims.above", &c->above));
       conditions++;
     }
-    if ((x = sd_cfg_child(n, "increasing"))) {
+    if ((x = sd_cfg_child(n, "log_slope"))) {
+      SD_TRY(number(s->cfg, x, "sweep_claims.log_slope", &c->log_slope));
+      const sd_cfg_node *rt = sd_cfg_child(n, "rtol");
+      if (!rt) return sd_config_fail_node(s->cfg, x, "sweep_claims.rtol", "log_slope needs rtol");
+      SD_TRY(number(s->cfg, rt, "sweep_claims.rtol", &c->rtol));
+      conditions++;
+    }
+    const char *mono[2] = {"increasing", "decreasing"};
+    for (int k = 0; k < 2; k++) {
+      if (!(x = sd_cfg_child(n, mono[k]))) continue;
       if (x->kind != SD_NODE_SCALAR || (strcmp(x->value, "true") && strcmp(x->value, "false")))
-        return sd_config_fail_node(s->cfg, x, "sweep_claims.increasing", "expected true or false");
-      c->increasing = !strcmp(x->value, "true");
-      conditions += c->increasing;
+        return sd_config_fail_node(s->cfg, x, k ? "sweep_claims.decreasing" : "sweep_claims.increasing", "expected true or false");
+      int on = !strcmp(x->value, "true");
+      if (k) c->decreasing = on;
+      else c->increasing = on;
+      conditions += on;
     }
     if (!conditions)
       return sd_config_fail_node(s->cfg, n, "sweep_claims", "claim '%s' needs a condition (max_ratio, min_ratio, increasing, below, above)", c->name);
-    if (c->increasing && !c->across)
-      return sd_config_fail_node(s->cfg, n, "sweep_claims.across", "increasing needs across: the axis to order by");
+    if ((c->increasing || c->decreasing || !isnan(c->log_slope)) && !c->across)
+      return sd_config_fail_node(s->cfg, n, "sweep_claims.across", "increasing and decreasing need across: the axis to order by");
   }
   return SD_OK;
 }
@@ -444,7 +457,7 @@ static void evaluate(sd_sweep *s, size_t j) {
       }
   }
   int pass = n > 0;
-  double lo = INFINITY, hi = -INFINITY, prev = -INFINITY;
+  double lo = INFINITY, hi = -INFINITY, prev = NAN;
   size_t len = 0;
   r->measured[0] = '\0';
   for (size_t k = 0; k < n; k++) {
@@ -452,13 +465,27 @@ static void evaluate(sd_sweep *s, size_t j) {
     if (isnan(v)) pass = 0;
     lo = fmin(lo, v), hi = fmax(hi, v);
     if (!(v < c->below && v > c->above)) pass = 0;
-    if (c->increasing && !(v > prev)) pass = 0;
+    if (k > 0 && c->increasing && !(v > prev)) pass = 0;
+    if (k > 0 && c->decreasing && !(v < prev)) pass = 0;
     prev = v;
     const char *lab = c->across ? axis_value(s, idx[k], (size_t)axis_index(s, c->across)) : s->labels[idx[k]];
     int w = snprintf(r->measured + len, sizeof r->measured - len, "%s%s: %.4g", k ? ", " : "", lab, v);
     if (w > 0 && (size_t)w < sizeof r->measured - len) len += (size_t)w;
   }
   double ratio = hi / lo;
+  double slope = NAN;
+  if (!isnan(c->log_slope)) { /* least squares of the values against log10 of the across axis */
+    size_t a = (size_t)axis_index(s, c->across);
+    double sx = 0, sy = 0, sxx = 0, sxy = 0;
+    for (size_t k = 0; k < n; k++) {
+      double x = log10(strtod(axis_value(s, idx[k], a), NULL)), y = s->values[idx[k] * s->n_claims + j];
+      sx += x, sy += y, sxx += x * x, sxy += x * y;
+    }
+    slope = (n * sxy - sx * sy) / (n * sxx - sx * sx);
+    if (!(n >= 2 && fabs(slope - c->log_slope) <= c->rtol * fabs(c->log_slope))) pass = 0;
+    size_t l = strlen(r->measured);
+    snprintf(r->measured + l, sizeof r->measured - l, " (slope per decade %.4g)", slope);
+  }
   if (!isnan(c->max_ratio) && !(lo > 0 && ratio <= c->max_ratio)) pass = 0;
   if (!isnan(c->min_ratio) && !(lo > 0 && ratio >= c->min_ratio)) pass = 0;
   r->value = ratio;
@@ -467,6 +494,9 @@ static void evaluate(sd_sweep *s, size_t j) {
   size_t cl = 0;
   cl += (size_t)snprintf(cond + cl, sizeof cond - cl, "%s", c->value_text);
   if (c->increasing) cl += (size_t)snprintf(cond + cl, sizeof cond - cl, " increasing in %s", c->across);
+  if (c->decreasing) cl += (size_t)snprintf(cond + cl, sizeof cond - cl, " decreasing in %s", c->across);
+  if (!isnan(c->log_slope))
+    cl += (size_t)snprintf(cond + cl, sizeof cond - cl, ", slope per decade of %s %g ± %g%%", c->across, c->log_slope, 100 * c->rtol);
   if (!isnan(c->max_ratio)) cl += (size_t)snprintf(cond + cl, sizeof cond - cl, ", max/min <= %g", c->max_ratio);
   if (!isnan(c->min_ratio)) cl += (size_t)snprintf(cond + cl, sizeof cond - cl, ", max/min >= %g", c->min_ratio);
   if (isfinite(c->below)) cl += (size_t)snprintf(cond + cl, sizeof cond - cl, ", < %g", c->below);
