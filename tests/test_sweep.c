@@ -87,3 +87,14 @@ Test(sweep, reproduce_stoger21_alpha, .timeout = 120) {
   th_sh(cmd, NULL, 0);
   free(d);
 }
+
+Test(sweep, reproduce_stoger21_width, .timeout = 120) {
+  char *d = th_tmpdir();
+  char cmd[2048], out[16384];
+  snprintf(cmd, sizeof cmd, "%s reproduce stoger21-width -q -o %s/s", SADDLE_BINARY, d);
+  cr_assert_eq(th_run(cmd, out, sizeof out), 0, "%s", out);
+  cr_assert(strstr(out, "3 of 3 claims pass"), "%s", out);
+  snprintf(cmd, sizeof cmd, "rm -rf %s", d);
+  th_sh(cmd, NULL, 0);
+  free(d);
+}
