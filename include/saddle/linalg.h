@@ -34,6 +34,13 @@ sd_status sd_sym_eig(int n, const double *a, double *w, double *vecs);
  * signs fixed so that R has a positive diagonal; q is row-major n×k. Allocates: for setup code only. */
 sd_status sd_orth(int n, int k, const double *a, double *q);
 
+/* G ← G(FᵀF + λI)⁻¹ for row-major G (rows × w) and F (f_rows × w), by Cholesky of the w × w matrix K (a
+ * caller's workspace of w² doubles). The ScaledGD preconditioner of the low-rank families. When the matrix is
+ * numerically singular (λ = 0 from a tiny init), a damping δ = 1e-12·tr(FᵀF)/w, then ×100, is added;
+ * *fallbacks (may be NULL) counts those. No allocation. */
+sd_status sd_solve_gram_right(int rows, int w, double *G, int f_rows, const double *F, double lambda, double *K,
+                              long *fallbacks);
+
 double sd_frobenius(size_t len, const double *x);
 /* 1 if every entry is finite. */
 int sd_all_finite(size_t len, const double *x);

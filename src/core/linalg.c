@@ -93,6 +93,28 @@ sd_status sd_orth(int n, int k, const double *a, double *q) {
   return SD_OK;
 }
 
+sd_status sd_solve_gram_right(int rows, int w, double *G, int f_rows, const double *F, double lambda, double *K,
+                              long *fallbacks) {
+  double extra = 0.0;
+  for (int attempt = 0; attempt < 8; attempt++) {
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, w, f_rows, 1.0, F, w, 0.0, K, w);
+    double tr = 0;
+    for (int i = 0; i < w; i++) tr += K[(size_t)i * w + i];
+    for (int i = 0; i < w; i++) K[(size_t)i * w + i] += lambda + extra;
+    /* K is symmetric: its row-major upper triangle is the column-major lower one */
+    lapack_int info = LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', w, K, w);
+    if (info == 0) {
+      /* G (row-major rows × w) is Gᵀ column-major: solve K·Y = Gᵀ; Y read row-major is G·K⁻¹ */
+      info = LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, 'L', w, rows, K, w, G, w);
+      return info == 0 ? SD_OK : sd_error(SD_ERR_NUMERIC, "dpotrs failed (info %d)", (int)info);
+    }
+    if (info < 0) return sd_error(SD_ERR_NUMERIC, "dpotrf: bad argument %d", (int)-info);
+    extra = extra == 0.0 ? 1e-12 * (tr > 0 ? tr / w : 1.0) : extra * 100.0;
+    if (fallbacks) (*fallbacks)++;
+  }
+  return sd_error(SD_ERR_NUMERIC, "FᵀF + λI is singular even with damping %g", extra);
+}
+
 double sd_frobenius(size_t len, const double *x) { return cblas_dnrm2((int)len, x, 1); }
 
 int sd_all_finite(size_t len, const double *x) {

@@ -238,29 +238,10 @@ static double sensing_loss_grad_fresh(sd_problem *p, const double *U, sd_rng *rn
   return batch_loss_grad(s, U, s->Af, NULL, s->yf, b, grad);
 }
 
-/* ScaledGD(λ) preconditioner: G ← G(UᵀU + λI)⁻¹ by Cholesky. When UᵀU + λI is numerically singular (λ = 0
- * from a tiny init: the spec's pitfall), a damping δ = 1e-12·tr(UᵀU)/w (then ×100) is added and counted. */
+/* ScaledGD(λ) preconditioner: G ← G(UᵀU + λI)⁻¹, guarded against a singular UᵀU (the spec's tiny-init pitfall). */
 static sd_status sensing_precondition(sd_problem *p, const double *U, double *G, double lambda) {
   sensing *s = (sensing *)p;
-  int w = s->w, n = s->n;
-  double extra = 0.0;
-  for (int attempt = 0; attempt < 8; attempt++) {
-    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, w, n, 1.0, U, w, 0.0, s->K, w);
-    double tr = 0;
-    for (int i = 0; i < w; i++) tr += s->K[(size_t)i * w + i];
-    for (int i = 0; i < w; i++) s->K[(size_t)i * w + i] += lambda + extra;
-    /* K is symmetric: its row-major upper triangle is the column-major lower one */
-    lapack_int info = LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', w, s->K, w);
-    if (info == 0) {
-      /* G (row-major n×w) is Gᵀ column-major: solve K·Y = Gᵀ, then Y read row-major is G·K⁻¹ */
-      info = LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, 'L', w, n, s->K, w, G, w);
-      return info == 0 ? SD_OK : sd_error(SD_ERR_NUMERIC, "dpotrs failed (info %d)", (int)info);
-    }
-    if (info < 0) return sd_error(SD_ERR_NUMERIC, "dpotrf: bad argument %d", (int)-info);
-    extra = extra == 0.0 ? 1e-12 * (tr > 0 ? tr / w : 1.0) : extra * 100.0;
-    s->precond_fallbacks++;
-  }
-  return sd_error(SD_ERR_NUMERIC, "UᵀU + λI is singular even with damping %g", extra);
+  return sd_solve_gram_right(s->n, s->w, G, s->n, U, lambda, s->K, &s->precond_fallbacks);
 }
 
 static const sd_problem_ops SENSING_OPS = {.loss_grad = sensing_loss_grad,
