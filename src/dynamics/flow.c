@@ -1,6 +1,6 @@
 /* flow.c: exact gradient flow θ̇ = −∇L(θ), integrated by SUNDIALS ARKODE with error control.
  *
- * method erk:  explicit adaptive Runge–Kutta (ERKStep, embedded pairs of order 2–8; default 5, Dormand–Prince)
+ * method erk:  explicit adaptive Runge–Kutta (ERKStep, embedded pairs of order 2–8; default 5, ARKODE's Cash–Karp 6(4)5 in SUNDIALS 6.4)
  *              for non-stiff flows;
  * method dirk: diagonally implicit Runge–Kutta (ARKStep, implicit part only) with Newton iterations and a
  *              matrix-free GMRES (SPGMR) whose Jacobian-vector products are difference quotients of the
