@@ -3,6 +3,9 @@
  * damping_rule constant: P = the family's preconditioner with damping λ = dynamics.damping (the low-rank
  *   family: ScaledGD for λ = 0, Tong et al.; ScaledGD(λ), Xu et al.);
  * damping_rule sqrt_loss: λ_k = √L(θ_k) (PrecGD, Zhang, Fattahi, Zhang: damping that tracks the error).
+ * alternating: true updates the problem's parameter blocks (views: L then R) one after the other, each with
+ *   the gradient and preconditioner at the blocks updated so far (AltScaledGD, Jia et al. 2023; with η = 1
+ *   it is alternating least squares).
  * natural_gd: θ ← θ − η(F(θ) + λI)⁻¹∇L(θ) through the problem's Fisher hook (natural gradient).
  * Problems without the hook are rejected with a config error. t = η·step. */
 #include <cblas.h>
@@ -17,16 +20,34 @@ typedef struct {
   double lr, damping;
   int sqrt_loss;
   int natural;
+  int alternating;
   double *grad;
 } scaled;
 
-static sd_status scaled_step(sd_dynamics *d, sd_problem *p, double *theta, double *loss) {
-  scaled *s = (scaled *)d;
+/* The preconditioned gradient at theta into s->grad; returns the loss there. */
+static sd_status direction(scaled *s, sd_problem *p, const double *theta, double *loss) {
   *loss = p->ops->loss_grad(p, theta, s->grad);
   double lambda = s->sqrt_loss ? sqrt(fmax(*loss, 0.0)) : s->damping;
   SD_TRY(s->natural ? p->ops->fisher_solve(p, theta, s->grad, lambda) : p->ops->precondition(p, theta, s->grad, lambda));
-  sd_clip_gradient(s->grad, p->dim, d->clip_norm);
-  cblas_daxpy((int)p->dim, -s->lr * d->lr_factor, s->grad, 1, theta, 1);
+  sd_clip_gradient(s->grad, p->dim, s->base.clip_norm);
+  return SD_OK;
+}
+
+static sd_status scaled_step(sd_dynamics *d, sd_problem *p, double *theta, double *loss) {
+  scaled *s = (scaled *)d;
+  double lr = s->lr * d->lr_factor;
+  if (!s->alternating) {
+    SD_TRY(direction(s, p, theta, loss));
+    cblas_daxpy((int)p->dim, -lr, s->grad, 1, theta, 1);
+    return SD_OK;
+  }
+  for (size_t v = 0; v < p->n_views; v++) {
+    double l;
+    SD_TRY(direction(s, p, theta, &l));
+    if (v == 0) *loss = l;
+    size_t off = p->view_offset[v], len = p->view_shape[v][0] * p->view_shape[v][1];
+    cblas_daxpy((int)len, -lr, s->grad + off, 1, theta + off, 1);
+  }
   return SD_OK;
 }
 
@@ -56,6 +77,13 @@ static sd_status create(const sd_config *cfg, const sd_problem *p, sd_dynamics *
   s->damping = sd_config_real(cfg, "dynamics.damping");
   s->sqrt_loss = !strcmp(sd_config_str(cfg, "dynamics.damping_rule"), "sqrt_loss");
   s->natural = natural;
+  s->alternating = sd_config_bool(cfg, "dynamics.alternating");
+  if (s->alternating && p->n_views < 2) {
+    sd_free(s->grad);
+    sd_free(s);
+    return sd_config_fail(cfg, "dynamics.alternating", "problem '%s' has no parameter blocks to alternate over",
+                          sd_config_str(cfg, "problem.kind"));
+  }
   s->base.dt = s->lr;
   *out = &s->base;
   return SD_OK;
@@ -68,6 +96,7 @@ static const sd_param SCALED_PARAMS[] = {
     {"lr", SD_T_REAL, "0.5", 1e-300, 1e300, NULL, "learning rate η (t = η·step)"},
     {"damping", SD_T_REAL, "0", 0, 1e300, NULL, "λ of the preconditioner (damping_rule: constant)"},
     {"damping_rule", SD_T_ENUM, "constant", SD_NO_BOUNDS, "constant|sqrt_loss", "constant λ, or λ_k = √L(θ_k) (PrecGD)"},
+    {"alternating", SD_T_BOOL, "false", SD_NO_BOUNDS, NULL, "update the parameter blocks one after the other (AltScaledGD)"},
 };
 
 const sd_dynamics_class sd_dynamics_scaled = {
