@@ -14,7 +14,6 @@
 #include "problems/sensing.h"
 
 #include <cblas.h>
-#include <lapacke.h>
 #include <math.h>
 #include <string.h>
 
