@@ -84,3 +84,19 @@ Test(sensing, loss_is_zero_at_the_truth_and_observables_are_exact_there) {
   sd_arrays_free(&arr);
   sd_config_free(&cfg);
 }
+
+Test(sensing, spectral_initialization_is_the_top_eigenpairs_of_Astar_y) {
+  char *d = th_tmpdir();
+  char cmd[4096], out[4096];
+  snprintf(cmd, sizeof cmd, "%s run %s/examples/stoger21-sensing.yaml -q -o %s/r init.scheme=spectral problem.width=3 run.max_steps=1",
+           SADDLE_BINARY, SADDLE_SOURCE_DIR, d);
+  cr_assert_eq(th_run(cmd, out, sizeof out), 0, "%s", out);
+  snprintf(cmd, sizeof cmd,
+           "/usr/bin/python3 -c \"import numpy as np; d = '%s/r/arrays/'; A = np.load(d + 'A.npy'); y = np.load(d + 'y.npy');"
+           "U0 = np.load(d + 'U0.npy'); M = np.einsum('i,ijk->jk', y, A); M = (M + M.T) / 2; w, V = np.linalg.eigh(M);"
+           "top = V[:, -3:] @ np.diag(np.maximum(w[-3:], 0)) @ V[:, -3:].T;"
+           "err = np.abs(U0 @ U0.T - top).max() / np.abs(top).max(); print(err); assert err < 1e-12, err\"",
+           d);
+  cr_assert_eq(th_run(cmd, out, sizeof out), 0, "%s", out);
+  free(d);
+}

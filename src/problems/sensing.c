@@ -344,6 +344,28 @@ static sd_status make_init(sensing *s, const sd_config *cfg, uint64_t seed, sd_a
   int loaded;
   SD_TRY(sd_arrays_load_or_draw(arrays, "U0", 2, shape, s->base.theta0, &loaded));
   if (loaded) return SD_OK;
+  if (!strcmp(sd_config_str(cfg, "init.scheme"), "spectral")) {
+    /* U₀ = V Λ₊^{1/2}: the top-r' eigenpairs of sym(A^*(y)), negative eigenvalues clipped to 0 */
+    int n = s->n, w = s->w;
+    size_t n2 = (size_t)n * n;
+    double *M = sd_malloc(n2 * sizeof(double)), *vecs = sd_malloc(n2 * sizeof(double)), *wv = sd_malloc((size_t)n * sizeof(double));
+    sd_status rc = (M && vecs && wv) ? SD_OK : sd_error(SD_ERR_NOMEM, "out of memory");
+    if (rc == SD_OK) {
+      cblas_dgemv(CblasRowMajor, CblasTrans, s->m, (int)n2, 1.0, s->A, (int)n2, s->y, 1, 0.0, M, 1);
+      for (int a = 0; a < n; a++)
+        for (int b = a + 1; b < n; b++) M[(size_t)a * n + b] = M[(size_t)b * n + a] = 0.5 * (M[(size_t)a * n + b] + M[(size_t)b * n + a]);
+      rc = sd_sym_eig(n, M, wv, vecs);
+    }
+    if (rc == SD_OK)
+      for (int j = 0; j < w; j++) {
+        double lam = wv[n - 1 - j], sc = lam > 0 ? sqrt(lam) : 0.0;
+        for (int i = 0; i < n; i++) s->base.theta0[(size_t)i * w + j] = vecs[(size_t)(n - 1 - j) * n + i] * sc;
+      }
+    sd_free(M);
+    sd_free(vecs);
+    sd_free(wv);
+    return rc;
+  }
   double alpha = sd_config_real(cfg, "init.scale");
   const char *norm = sd_config_str(cfg, "init.normalize");
   double denom = !strcmp(norm, "width") ? sqrt((double)s->w) : !strcmp(norm, "n") ? sqrt((double)s->n) : 1.0;
@@ -434,7 +456,8 @@ static const sd_param SENSING_PARAMS[] = {
 };
 
 static const sd_param SENSING_INIT[] = {
-    {"scheme", SD_T_ENUM, "small_random", SD_NO_BOUNDS, "small_random", "small random Gaussian initialization"},
+    {"scheme", SD_T_ENUM, "small_random", SD_NO_BOUNDS, "small_random|spectral",
+     "small random Gaussian, or spectral: U₀ = top-r' eigenpairs VΛ₊^{1/2} of sym(A^*(y))"},
     {"scale", SD_T_REAL, "1e-6", 0, 1e300, NULL, "initialization scale α"},
     {"normalize", SD_T_ENUM, "width", SD_NO_BOUNDS, "width|n|none",
      "U_0 = α·N(0,1)/√r' (width, the paper's N(0, α²/r')), α·N(0,1)/√n (n), or α·N(0,1) (none)"},
