@@ -128,3 +128,18 @@ Test(flow, reproduce_linear_quadratic_passes, .timeout = 60) {
   cr_assert(strstr(out, "1 of 1 claims pass"), "%s", out);
   free(d);
 }
+
+Test(flow, a_solver_that_gives_up_is_reported_not_called_divergence) {
+  /* ARKODE's order-8 pair fails its error test repeatedly on this stiff problem at rtol 1e-10 */
+  char *d = th_tmpdir();
+  char cmd[2048], out[8192], p[600];
+  snprintf(cmd, sizeof cmd, "%s run %s/examples/linear-quadratic.yaml -q -o %s/r dynamics.order=8", SADDLE_BINARY,
+           SADDLE_SOURCE_DIR, d);
+  cr_assert_eq(th_run(cmd, out, sizeof out), 4, "%s", out);
+  snprintf(p, sizeof p, "%s/r/summary.json", d);
+  char *s = th_slurp(p, NULL);
+  cr_assert(strstr(s, "\"status\": \"solver_failed\""), "%s", s);
+  cr_assert(strstr(s, "\"solver_message\": \"ARKODE"), "%s", s);
+  free(s);
+  free(d);
+}

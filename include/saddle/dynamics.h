@@ -13,7 +13,8 @@ typedef enum {
   SD_ADVANCE_REACHED,     /* at t_out */
   SD_ADVANCE_CONVERGED,   /* stopped early at a convergence event (stop.loss_below, stop.grad_norm_below) */
   SD_ADVANCE_INTERRUPTED, /* sd_stop_requested() */
-  SD_ADVANCE_DIVERGED     /* the integrator failed: non-finite values or no step small enough */
+  SD_ADVANCE_DIVERGED,    /* non-finite values: the dynamics blew up */
+  SD_ADVANCE_FAILED       /* the integrator gave up with finite values (e.g. repeated error-test failures) */
 } sd_advance_result;
 
 typedef struct {
@@ -31,6 +32,8 @@ typedef struct {
   size_t (*state_size)(const sd_dynamics *d);
   void (*state_save)(const sd_dynamics *d, double *out);
   sd_status (*state_load)(sd_dynamics *d, const double *in);
+  /* Optional: the solver's last complaint ("" if none), for summary.json. */
+  const char *(*message)(const sd_dynamics *d);
   /* Optional: solver statistics for summary.json ("integrator"); returns how many, writes up to max. */
   size_t (*stats)(const sd_dynamics *d, const char **names, double *values, size_t max);
   void (*destroy)(sd_dynamics *d);

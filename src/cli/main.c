@@ -11,7 +11,7 @@
 #include "saddle/run.h"
 #include "saddle/sweep.h"
 
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_DIVERGED = 3, EXIT_INTERRUPTED = 130 };
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_DIVERGED = 3, EXIT_SOLVER = 4, EXIT_INTERRUPTED = 130 };
 
 static const char *USAGE =
     "usage: saddle <command> [options]\n"
@@ -45,7 +45,8 @@ static const char *RUN_HELP =
     "  -q, --quiet   no progress line (it is shown only when stderr is a terminal anyway)\n"
     "\n"
     "exit status: 0 finished (converged or max_steps), 2 bad config or arrays (nothing written),\n"
-    "3 diverged (NaN/Inf; files valid), 130 interrupted by Ctrl-C/SIGTERM (files valid), 1 other errors.\n";
+    "3 diverged (NaN/Inf; files valid), 4 the ODE solver gave up (summary.json has its message; files valid),\n"
+    "130 interrupted by Ctrl-C/SIGTERM (files valid), 1 other errors.\n";
 
 static const char *REPRODUCE_HELP =
     "usage: saddle reproduce NAME [key.path=value ...] [-o DIR] [-q]\n"
@@ -143,6 +144,7 @@ static int parse_run_args(int argc, char **argv, const char *help, run_args *a) 
 static int status_exit(const char *status) {
   if (!strcmp(status, "diverged")) return EXIT_DIVERGED;
   if (!strcmp(status, "interrupted")) return EXIT_INTERRUPTED;
+  if (!strcmp(status, "solver_failed")) return EXIT_SOLVER;
   return EXIT_OK;
 }
 

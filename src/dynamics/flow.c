@@ -130,7 +130,9 @@ static sd_status flow_advance(sd_dynamics *d, sd_problem *p, double *theta, doub
     flag = f->implicit ? ARKStepEvolve(f->mem, t_out, f->y, &tret, ARK_ONE_STEP)
                        : ERKStepEvolve(f->mem, t_out, f->y, &tret, ARK_ONE_STEP);
     if (flag < 0) {
-      *result = SD_ADVANCE_DIVERGED;
+      /* blew up (non-finite state) or gave up on a finite one: the driver tells them apart by θ */
+      *result = flag == ARK_RHSFUNC_FAIL || flag == ARK_REPTD_RHSFUNC_ERR || flag == ARK_UNREC_RHSFUNC_ERR ? SD_ADVANCE_DIVERGED
+                                                                                                        : SD_ADVANCE_FAILED;
       break;
     }
     f->t = tret;
@@ -240,7 +242,10 @@ static void flow_destroy(sd_dynamics *d) {
   sd_free(f);
 }
 
+static const char *flow_message(const sd_dynamics *d) { return ((const flow *)d)->last_error; }
+
 static const sd_dynamics_ops FLOW_OPS = {.advance = flow_advance,
+                                         .message = flow_message,
                                          .state_size = flow_state_size,
                                          .state_save = flow_state_save,
                                          .state_load = flow_state_load,

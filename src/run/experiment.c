@@ -410,6 +410,8 @@ static sd_status write_summary(const sd_experiment *e, const char *skipped, cons
   json_object_set_new(root, "status", json_string(e->status));
   json_object_set_new(root, "steps", json_integer(e->steps));
   json_object_set_new(root, "t", num(e->t_end));
+  if (e->dyn->ops->message && *e->dyn->ops->message(e->dyn))
+    json_object_set_new(root, "solver_message", json_string(e->dyn->ops->message(e->dyn)));
   if (e->dyn->ops->stats) {
     const char *names[16];
     double values[16];
@@ -698,6 +700,8 @@ static sd_status run_flow(sd_experiment *e, int show, double t0) {
     if (res == SD_ADVANCE_DIVERGED || !sd_all_finite(e->prob->dim, e->theta)) {
       e->status = "diverged";
       e->diverged_at = e->dyn->steps;
+    } else if (res == SD_ADVANCE_FAILED) {
+      e->status = "solver_failed";
     }
     rc = observe_row(e, e->dyn->steps, t, 0.0, 0, res != SD_ADVANCE_REACHED || j + 1 == e->n_times);
     if (res == SD_ADVANCE_CONVERGED) e->status = "converged";
