@@ -100,3 +100,25 @@ Test(sensing, spectral_initialization_is_the_top_eigenpairs_of_Astar_y) {
   cr_assert_eq(th_run(cmd, out, sizeof out), 0, "%s", out);
   free(d);
 }
+
+Test(sensing, packed_and_full_operators_agree) {
+  /* the drawn operator is the same array either way (A.npy bit for bit), and the trajectories agree to rounding */
+  char *d = th_tmpdir();
+  char cmd[4096], out[4096];
+  for (int k = 0; k < 2; k++) {
+    snprintf(cmd, sizeof cmd, "%s run %s/examples/stoger21-sensing.yaml -q -o %s/%s run.max_steps=800 problem.storage=%s",
+             SADDLE_BINARY, SADDLE_SOURCE_DIR, d, k ? "full" : "packed", k ? "full" : "auto");
+    cr_assert_eq(th_run(cmd, out, sizeof out), 0, "%s", out);
+  }
+  char a[600], b[600];
+  snprintf(a, sizeof a, "%s/packed/arrays/A.npy", d);
+  snprintf(b, sizeof b, "%s/full/arrays/A.npy", d);
+  cr_assert(th_same_file(a, b), "the operator differs between storages");
+  snprintf(cmd, sizeof cmd,
+           "/usr/bin/python3 -c \"import csv, numpy as np; d = '%s';"
+           "p, f = [np.array(list(csv.reader(open(d + x + '/metrics.csv')))[1:], float) for x in ('/packed', '/full')];"
+           "err = np.max(np.abs(p - f) / np.maximum(np.abs(f), 1e-300)); print(err); assert p.shape == f.shape and err < 1e-10, err\"",
+           d);
+  cr_assert_eq(th_run(cmd, out, sizeof out), 0, "%s", out);
+  free(d);
+}

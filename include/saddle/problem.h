@@ -91,6 +91,13 @@ void sd_arrays_free(sd_arrays **a);
  * cases dst (borrowed, must outlive the registry's use) is registered to be saved as arrays/<name>.npy. */
 sd_status sd_arrays_load_or_draw(sd_arrays *a, const char *name, int ndim, const size_t *shape, double *dst,
                                  int *loaded);
+/* Like sd_arrays_load_or_draw without registering dst (the caller registers what it keeps). */
+sd_status sd_arrays_try_load(sd_arrays *a, const char *name, int ndim, const size_t *shape, double *dst, int *loaded);
+/* Registers an array that is produced only when saved: fill(ctx, out) writes its product-of-shape doubles
+ * (for data kept in another layout, e.g. a packed operator). */
+typedef void (*sd_array_fill_fn)(const void *ctx, double *out);
+sd_status sd_arrays_register_fn(sd_arrays *a, const char *name, int ndim, const size_t *shape, sd_array_fill_fn fill,
+                                const void *ctx, int loaded);
 /* Registers a derived array (not loadable) to be saved too. */
 sd_status sd_arrays_register(sd_arrays *a, const char *name, int ndim, const size_t *shape, const double *data);
 /* Writes every registered array below max_bytes into dir; names the skipped ones in *skipped (a

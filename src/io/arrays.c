@@ -13,6 +13,8 @@ typedef struct {
   int ndim;
   size_t shape[SD_NPY_MAXDIM];
   const double *data;
+  sd_array_fill_fn fill; /* or produced at save time */
+  const void *ctx;
   int loaded;
 } reg;
 
@@ -42,6 +44,8 @@ static sd_status add(sd_arrays *a, const char *name, int ndim, const size_t *sha
   r->ndim = ndim;
   memcpy(r->shape, shape, (size_t)ndim * sizeof *shape);
   r->data = data;
+  r->fill = NULL;
+  r->ctx = NULL;
   r->loaded = loaded;
   return SD_OK;
 }
@@ -52,8 +56,21 @@ static void shape_str(char *buf, size_t len, int ndim, const size_t *shape) {
   if (o < len) snprintf(buf + o, len - o, ")");
 }
 
+sd_status sd_arrays_register_fn(sd_arrays *a, const char *name, int ndim, const size_t *shape, sd_array_fill_fn fill,
+                                const void *ctx, int loaded) {
+  SD_TRY(add(a, name, ndim, shape, NULL, loaded));
+  a->items[a->n - 1].fill = fill;
+  a->items[a->n - 1].ctx = ctx;
+  return SD_OK;
+}
+
 sd_status sd_arrays_load_or_draw(sd_arrays *a, const char *name, int ndim, const size_t *shape, double *dst,
                                  int *loaded) {
+  SD_TRY(sd_arrays_try_load(a, name, ndim, shape, dst, loaded));
+  return add(a, name, ndim, shape, dst, *loaded);
+}
+
+sd_status sd_arrays_try_load(sd_arrays *a, const char *name, int ndim, const size_t *shape, double *dst, int *loaded) {
   char key[96];
   snprintf(key, sizeof key, "arrays.%s", name);
   char *path = sd_config_path(a->cfg, key);
@@ -84,7 +101,7 @@ sd_status sd_arrays_load_or_draw(sd_arrays *a, const char *name, int ndim, const
     sd_free(path);
     *loaded = 1;
   }
-  return add(a, name, ndim, shape, dst, *loaded);
+  return SD_OK;
 }
 
 sd_status sd_arrays_register(sd_arrays *a, const char *name, int ndim, const size_t *shape, const double *data) {
@@ -112,7 +129,16 @@ sd_status sd_arrays_save(const sd_arrays *a, const char *dir, size_t max_bytes, 
     }
     char path[4096];
     snprintf(path, sizeof path, "%s/%s.npy", dir, r->name);
-    SD_TRY(sd_npy_write(path, r->data, r->ndim, r->shape));
+    if (r->fill) {
+      double *buf = sd_malloc(count * sizeof(double));
+      if (!buf) return sd_error(SD_ERR_NOMEM, "out of memory saving %s (%zu numbers)", r->name, count);
+      r->fill(r->ctx, buf);
+      sd_status rc = sd_npy_write(path, buf, r->ndim, r->shape);
+      sd_free(buf);
+      SD_TRY(rc);
+    } else {
+      SD_TRY(sd_npy_write(path, r->data, r->ndim, r->shape));
+    }
   }
   return SD_OK;
 }

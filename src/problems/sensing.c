@@ -9,8 +9,12 @@
  *   gradient   2c(S + Sᵀ)U,  S = A^*(res) = Σ res_i A_i,  res = A(UUᵀ) − y
  *   init       U_0 = α·N(0,1)/√w  (entries N(0, α²/w), the spec's convention; normalize: n or none too)
  *
- * Shapes (row-major): A m×n² (row i = vec(A_i)), U n×w, U⋆ n×r, X⋆ and S n×n.
- * One step reads A twice (dgemv, dgemv-transposed): memory-bound at m·n² doubles. */
+ * Shapes (row-major): U n×w, U⋆ n×r, X⋆ and S n×n. The operator is stored packed when every A_i is symmetric
+ * (always when drawn): row i holds the upper triangle of A_i, off-diagonal entries doubled, so that for
+ * symmetric Z, ⟨A_i, Z⟩ = Σ_{j≤k} w_jk A_i,jk Z_jk (w = 2 off the diagonal) is a dot product with Z's upper
+ * triangle, and A^*(r) = Σ r_i A_i is the transposed product with the off-diagonal halved: m·n(n+1)/2 numbers
+ * instead of m·n². A non-symmetric operator from a file is stored full (row i = vec(A_i)). One step reads the
+ * operator twice (a dgemv and a transposed dgemv): it is memory-bound. */
 #include "problems/sensing.h"
 
 #include <cblas.h>
@@ -31,7 +35,11 @@ typedef struct {
   sd_problem base;
   int n, r, w, m;
   double c;           /* loss scale */
-  double *A;          /* m × n²   */
+  double *A;          /* m × cols: the operator, packed (cols = n(n+1)/2) or full (cols = n²) */
+  int packed;
+  size_t cols;
+  double *zp, *sp;    /* cols: Z's packed upper triangle, A^*(r) packed (packed storage only) */
+  double *evecs;      /* n × n, eigenvectors (rows, ascending) of sym(A^*(y)); setup only, freed after create */
   double *y;          /* m        */
   double *Ustar;      /* n × r    */
   double *Xstar;      /* n × n    */
@@ -64,11 +72,49 @@ static void gram(int n, int w, const double *U, double *Z) {
     for (int j = 0; j < i; j++) Z[(size_t)i * n + j] = Z[(size_t)j * n + i];
 }
 
+/* Z's upper triangle, row by row, into zp (n(n+1)/2). */
+static void pack_upper(int n, const double *Z, double *zp) {
+  for (int i = 0; i < n; i++) {
+    memcpy(zp, Z + (size_t)i * n + i, (size_t)(n - i) * sizeof(double));
+    zp += n - i;
+  }
+}
+
+/* The operator's view of a symmetric Z: its packed upper triangle, or Z itself for full storage. */
+static const double *op_vector(sensing *s, const double *Z) {
+  if (!s->packed) return Z;
+  pack_upper(s->n, Z, s->zp);
+  return s->zp;
+}
+
+/* S ← A^*(r) as a full symmetric n×n matrix from v = Aᵀr (cols numbers): packed, the off-diagonal halved
+ * (the stored rows carry it doubled); full, (V + Vᵀ)/2 — the symmetric part, all a symmetric Z ever sees.
+ * v may be S itself for full storage. */
+static void op_symmetric(int n, int packed, const double *v, double *S) {
+  if (packed) {
+    for (int i = 0; i < n; i++) {
+      S[(size_t)i * n + i] = *v++;
+      for (int j = i + 1; j < n; j++) S[(size_t)i * n + j] = S[(size_t)j * n + i] = 0.5 * *v++;
+    }
+    return;
+  }
+  for (int i = 0; i < n; i++)
+    for (int j = i + 1; j < n; j++) S[(size_t)i * n + j] = S[(size_t)j * n + i] = 0.5 * (v[(size_t)i * n + j] + v[(size_t)j * n + i]);
+  if (v != S)
+    for (int i = 0; i < n; i++) S[(size_t)i * n + i] = v[(size_t)i * n + i];
+}
+
 /* res ← A(Z) − y. */
-static void residual(const sensing *s, const double *Z, double *res) {
-  size_t n2 = (size_t)s->n * (size_t)s->n;
+static void residual(sensing *s, const double *Z, double *res) {
   memcpy(res, s->y, (size_t)s->m * sizeof(double));
-  cblas_dgemv(CblasRowMajor, CblasNoTrans, s->m, (int)n2, 1.0, s->A, (int)n2, Z, 1, -1.0, res, 1);
+  cblas_dgemv(CblasRowMajor, CblasNoTrans, s->m, (int)s->cols, 1.0, s->A, (int)s->cols, op_vector(s, Z), 1, -1.0, res, 1);
+}
+
+/* S ← A^*(r) (full symmetric n×n). */
+static void adjoint(sensing *s, const double *r, double *S) {
+  double *v = s->packed ? s->sp : S;
+  cblas_dgemv(CblasRowMajor, CblasTrans, s->m, (int)s->cols, 1.0, s->A, (int)s->cols, r, 1, 0.0, v, 1);
+  op_symmetric(s->n, s->packed, v, S);
 }
 
 static double sensing_loss_grad(sd_problem *p, const double *U, double *grad) {
@@ -79,18 +125,9 @@ static double sensing_loss_grad(sd_problem *p, const double *U, double *grad) {
   double rn = cblas_dnrm2(s->m, s->res, 1);
   double loss = s->c * rn * rn;
   if (!grad) return loss;
-  /* S = A^*(res) = Aᵀres, then S + Sᵀ in place (Z is free again) */
-  size_t n2 = (size_t)n * (size_t)n;
-  double *S = s->Z;
-  cblas_dgemv(CblasRowMajor, CblasTrans, s->m, (int)n2, 1.0, s->A, (int)n2, s->res, 1, 0.0, S, 1);
-  for (int i = 0; i < n; i++) {
-    S[(size_t)i * n + i] *= 2.0;
-    for (int j = i + 1; j < n; j++) {
-      double v = S[(size_t)i * n + j] + S[(size_t)j * n + i];
-      S[(size_t)i * n + j] = S[(size_t)j * n + i] = v;
-    }
-  }
-  cblas_dsymm(CblasRowMajor, CblasLeft, CblasUpper, n, s->w, 2.0 * s->c, S, n, U, s->w, 0.0, grad, s->w);
+  /* gradient 2c(S + Sᵀ)U = 4c·sym(S)·U, S = A^*(res) (into Z, free again) */
+  adjoint(s, s->res, s->Z);
+  cblas_dsymm(CblasRowMajor, CblasLeft, CblasUpper, n, s->w, 4.0 * s->c, s->Z, n, U, s->w, 0.0, grad, s->w);
   return loss;
 }
 
@@ -157,7 +194,7 @@ static void sensing_destroy(sd_problem *p) {
   sensing *s = (sensing *)p;
   if (!s) return;
   double *bufs[] = {s->A, s->y, s->Ustar, s->Xstar, s->VX, s->L, s->spec, s->Z, s->res, s->B, s->P, s->T, s->Lt, s->C,
-                    s->K, s->G, s->Af, s->yf, s->base.theta0};
+                    s->K, s->G, s->Af, s->yf, s->zp, s->sp, s->evecs, s->base.theta0};
   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) sd_free(bufs[i]);
   sd_svd_free(&s->svd_B);
   sd_svd_free(&s->svd_U);
@@ -180,39 +217,38 @@ static sd_status sensing_batch_reserve(sd_problem *p, size_t b) {
   return SD_OK;
 }
 
-/* loss (m/b)·c·Σ_B res_i² and gradient 2c(m/b)(S_B + S_Bᵀ)U, S_B = Σ_B res_i A_i, for measurements A_i (rows of
- * A, at the given indices) or fresh ones (rows of Af). */
-static double batch_loss_grad(sensing *s, const double *U, const double *A, const size_t *idx, const double *y,
-                              size_t b, double *grad) {
+/* loss (m/b)·c·Σ_B res_i² and gradient 4c(m/b)·sym(S_B)U, S_B = Σ_B res_i A_i, for measurements A_i: rows of the
+ * stored operator at the given indices (packed as it is), or fresh full rows (Af). */
+static double batch_loss_grad(sensing *s, const double *U, const double *A, int packed, const size_t *idx,
+                              const double *y, size_t b, double *grad) {
   int n = s->n;
-  size_t n2 = (size_t)n * n;
+  size_t cols = packed ? (size_t)n * (n + 1) / 2 : (size_t)n * n;
   double scale = (double)s->m / (double)b, sum = 0.0;
   gram(n, s->w, U, s->Z);
-  if (grad) memset(s->G, 0, n2 * sizeof(double));
+  const double *z = s->Z;
+  if (packed) {
+    pack_upper(n, s->Z, s->zp);
+    z = s->zp;
+  }
+  double *acc = packed ? s->sp : s->G;
+  if (grad) memset(acc, 0, cols * sizeof(double));
   for (size_t k = 0; k < b; k++) {
     size_t i = idx ? idx[k] : k;
-    const double *Ai = A + i * n2;
-    double r = cblas_ddot((int)n2, Ai, 1, s->Z, 1) - y[i];
+    const double *Ai = A + i * cols;
+    double r = cblas_ddot((int)cols, Ai, 1, z, 1) - y[i];
     sum += r * r;
-    if (grad) cblas_daxpy((int)n2, r, Ai, 1, s->G, 1);
+    if (grad) cblas_daxpy((int)cols, r, Ai, 1, acc, 1);
   }
   double loss = s->c * scale * sum;
   if (!grad) return loss;
-  double *G = s->G;
-  for (int i = 0; i < n; i++) {
-    G[(size_t)i * n + i] *= 2.0;
-    for (int j = i + 1; j < n; j++) {
-      double v = G[(size_t)i * n + j] + G[(size_t)j * n + i];
-      G[(size_t)i * n + j] = G[(size_t)j * n + i] = v;
-    }
-  }
-  cblas_dsymm(CblasRowMajor, CblasLeft, CblasUpper, n, s->w, 2.0 * s->c * scale, G, n, U, s->w, 0.0, grad, s->w);
+  op_symmetric(n, packed, acc, s->G);
+  cblas_dsymm(CblasRowMajor, CblasLeft, CblasUpper, n, s->w, 4.0 * s->c * scale, s->G, n, U, s->w, 0.0, grad, s->w);
   return loss;
 }
 
 static double sensing_loss_grad_batch(sd_problem *p, const double *U, const size_t *idx, size_t b, double *grad) {
   sensing *s = (sensing *)p;
-  return batch_loss_grad(s, U, s->A, idx, s->y, b, grad);
+  return batch_loss_grad(s, U, s->A, s->packed, idx, s->y, b, grad);
 }
 
 /* b fresh measurements A_i = (G_i + G_iᵀ)/(2√m) from rng, y_i = ⟨A_i, X⋆⟩: online sensing. */
@@ -234,7 +270,7 @@ static double sensing_loss_grad_fresh(sd_problem *p, const double *U, sd_rng *rn
     }
     s->yf[k] = cblas_ddot((int)n2, Ai, 1, s->Xstar, 1);
   }
-  return batch_loss_grad(s, U, s->Af, NULL, s->yf, b, grad);
+  return batch_loss_grad(s, U, s->Af, 0, NULL, s->yf, b, grad);
 }
 
 /* ScaledGD(λ) preconditioner: G ← G(UᵀU + λI)⁻¹, guarded against a singular UᵀU (the spec's tiny-init pitfall). */
@@ -290,18 +326,87 @@ static sd_status make_truth(sensing *s, const sd_config *cfg, uint64_t seed, sd_
   return SD_OK;
 }
 
-static sd_status make_operator(sensing *s, uint64_t seed, sd_arrays *arrays) {
-  int n = s->n, m = s->m;
+/* arrays/A.npy from the stored operator: the full m×n×n array, unpacked when packed. */
+static void fill_operator(const void *ctx, double *out) {
+  const sensing *s = ctx;
+  int n = s->n;
   size_t n2 = (size_t)n * n;
+  if (!s->packed) {
+    memcpy(out, s->A, (size_t)s->m * n2 * sizeof(double));
+    return;
+  }
+  for (int i = 0; i < s->m; i++) {
+    const double *v = s->A + (size_t)i * s->cols;
+    double *Ai = out + (size_t)i * n2;
+    for (int a = 0; a < n; a++) {
+      Ai[(size_t)a * n + a] = *v++;
+      for (int b = a + 1; b < n; b++) Ai[(size_t)a * n + b] = Ai[(size_t)b * n + a] = 0.5 * *v++;
+    }
+  }
+}
+
+/* Row i of the packed operator from a symmetric A_i: its upper triangle, off-diagonal doubled (exact in floating
+ * point, so unpacking gives A_i back bit for bit). */
+static void pack_row(int n, const double *Ai, double *row) {
+  for (int a = 0; a < n; a++) {
+    *row++ = Ai[(size_t)a * n + a];
+    for (int b = a + 1; b < n; b++) *row++ = 2.0 * Ai[(size_t)a * n + b];
+  }
+}
+
+static int all_symmetric(int m, int n, const double *A) {
+  for (int i = 0; i < m; i++) {
+    const double *Ai = A + (size_t)i * n * n;
+    for (int a = 0; a < n; a++)
+      for (int b = a + 1; b < n; b++)
+        if (Ai[(size_t)a * n + b] != Ai[(size_t)b * n + a]) return 0;
+  }
+  return 1;
+}
+
+static sd_status make_operator(sensing *s, const sd_config *cfg, uint64_t seed, sd_arrays *arrays) {
+  int n = s->n, m = s->m;
+  size_t n2 = (size_t)n * n, half = (size_t)n * (n + 1) / 2;
   size_t shape[3] = {(size_t)m, (size_t)n, (size_t)n};
-  int loaded;
-  SD_TRY(sd_arrays_load_or_draw(arrays, "A", 3, shape, s->A, &loaded));
-  if (!loaded) {
+  int force_full = !strcmp(sd_config_str(cfg, "problem.storage"), "full");
+  int loaded = 0;
+  double *full = NULL;
+  char *file = sd_config_path(cfg, "arrays.A");
+  if (file) { /* a given operator is read whole, then packed if every A_i is symmetric */
+    sd_free(file);
+    full = sd_malloc((size_t)m * n2 * sizeof(double));
+    if (!full) return sd_error(SD_ERR_NOMEM, "out of memory reading the operator (%d × %d × %d)", m, n, n);
+    sd_status rc = sd_arrays_try_load(arrays, "A", 3, shape, full, &loaded);
+    if (rc != SD_OK) {
+      sd_free(full);
+      return rc;
+    }
+  }
+  s->packed = !force_full && (!loaded || all_symmetric(m, n, full));
+  s->cols = s->packed ? half : n2;
+  if (s->packed) {
+    s->A = sd_malloc((size_t)m * half * sizeof(double));
+    s->zp = sd_malloc(half * sizeof(double));
+    s->sp = sd_malloc(half * sizeof(double));
+    if (!s->A || !s->zp || !s->sp) {
+      sd_free(full);
+      return sd_error(SD_ERR_NOMEM, "out of memory for the operator (%.1f MiB packed)", (double)m * half * 8 / 1048576.0);
+    }
+  } else if (loaded) {
+    s->A = full; /* kept as it is */
+    full = NULL;
+  } else if (!(s->A = sd_malloc((size_t)m * n2 * sizeof(double)))) {
+    return sd_error(SD_ERR_NOMEM, "out of memory for the operator (%.1f MiB)", (double)m * n2 * 8 / 1048576.0);
+  }
+  if (loaded && s->packed) {
+    for (int i = 0; i < m; i++) pack_row(n, full + (size_t)i * n2, s->A + (size_t)i * half);
+  } else if (!loaded) {
+    /* A_i = (G_i + G_iᵀ)/(2√m), G_i from the data stream row by row (the same numbers either storage) */
     sd_rng rng;
     sd_rng_init(&rng, seed, SD_STREAM_DATA, 0);
     double scale = 1.0 / (2.0 * sqrt((double)m));
     for (int i = 0; i < m; i++) {
-      double *Ai = s->A + (size_t)i * n2;
+      double *Ai = s->packed ? s->Z : s->A + (size_t)i * n2;
       sd_rng_normal_fill(&rng, Ai, n2, 1.0); /* G_i */
       for (int a = 0; a < n; a++) {
         Ai[(size_t)a * n + a] *= 2.0 * scale;
@@ -310,31 +415,33 @@ static sd_status make_operator(sensing *s, uint64_t seed, sd_arrays *arrays) {
           Ai[(size_t)a * n + b] = Ai[(size_t)b * n + a] = v;
         }
       }
+      if (s->packed) pack_row(n, Ai, s->A + (size_t)i * half);
     }
   }
-  cblas_dgemv(CblasRowMajor, CblasNoTrans, m, (int)n2, 1.0, s->A, (int)n2, s->Xstar, 1, 0.0, s->y, 1); /* y = A(X⋆) */
+  sd_free(full);
+  SD_TRY(sd_arrays_register_fn(arrays, "A", 3, shape, fill_operator, s, loaded));
+  cblas_dgemv(CblasRowMajor, CblasNoTrans, m, (int)s->cols, 1.0, s->A, (int)s->cols, op_vector(s, s->Xstar), 1, 0.0, s->y,
+              1); /* y = A(X⋆) */
   s->y_norm = cblas_dnrm2(m, s->y, 1);
   size_t yshape[1] = {(size_t)m};
   SD_TRY(sd_arrays_register(arrays, "y", 1, yshape, s->y));
 
-  /* spectral subspace: top-r eigenvectors of sym(A^*(y)) */
-  double *M = sd_malloc(n2 * sizeof(double)), *vecs = sd_malloc(n2 * sizeof(double)), *wv = sd_malloc((size_t)n * sizeof(double));
-  sd_status rc = (M && vecs && wv) ? SD_OK : sd_error(SD_ERR_NOMEM, "out of memory");
+  /* the eigen-decomposition of sym(A^*(y)): L (spectral subspace), the spectrum, and the spectral init */
+  double *M = sd_malloc(n2 * sizeof(double)), *wv = sd_malloc((size_t)n * sizeof(double));
+  s->evecs = sd_malloc(n2 * sizeof(double));
+  sd_status rc = (M && wv && s->evecs) ? SD_OK : sd_error(SD_ERR_NOMEM, "out of memory");
   if (rc == SD_OK) {
-    cblas_dgemv(CblasRowMajor, CblasTrans, m, (int)n2, 1.0, s->A, (int)n2, s->y, 1, 0.0, M, 1);
-    for (int a = 0; a < n; a++)
-      for (int b = a + 1; b < n; b++) M[(size_t)a * n + b] = M[(size_t)b * n + a] = 0.5 * (M[(size_t)a * n + b] + M[(size_t)b * n + a]);
-    rc = sd_sym_eig(n, M, wv, vecs);
+    adjoint(s, s->y, M);
+    rc = sd_sym_eig(n, M, wv, s->evecs);
   }
   if (rc == SD_OK) {
     for (int j = 0; j < n; j++) s->spec[j] = wv[n - 1 - j];
     for (int j = 0; j < s->r; j++)
-      for (int i = 0; i < n; i++) s->L[(size_t)i * s->r + j] = vecs[(size_t)(n - 1 - j) * n + i];
+      for (int i = 0; i < n; i++) s->L[(size_t)i * s->r + j] = s->evecs[(size_t)(n - 1 - j) * n + i];
     size_t sshape[1] = {(size_t)n};
     rc = sd_arrays_register(arrays, "spectrum_Astar_y", 1, sshape, s->spec);
   }
   sd_free(M);
-  sd_free(vecs);
   sd_free(wv);
   return rc;
 }
@@ -345,26 +452,13 @@ static sd_status make_init(sensing *s, const sd_config *cfg, uint64_t seed, sd_a
   SD_TRY(sd_arrays_load_or_draw(arrays, "U0", 2, shape, s->base.theta0, &loaded));
   if (loaded) return SD_OK;
   if (!strcmp(sd_config_str(cfg, "init.scheme"), "spectral")) {
-    /* U₀ = V Λ₊^{1/2}: the top-r' eigenpairs of sym(A^*(y)), negative eigenvalues clipped to 0 */
+    /* U₀ = V Λ₊^{1/2}: the top-r' eigenpairs of sym(A^*(y)) (make_operator), negative eigenvalues clipped to 0 */
     int n = s->n, w = s->w;
-    size_t n2 = (size_t)n * n;
-    double *M = sd_malloc(n2 * sizeof(double)), *vecs = sd_malloc(n2 * sizeof(double)), *wv = sd_malloc((size_t)n * sizeof(double));
-    sd_status rc = (M && vecs && wv) ? SD_OK : sd_error(SD_ERR_NOMEM, "out of memory");
-    if (rc == SD_OK) {
-      cblas_dgemv(CblasRowMajor, CblasTrans, s->m, (int)n2, 1.0, s->A, (int)n2, s->y, 1, 0.0, M, 1);
-      for (int a = 0; a < n; a++)
-        for (int b = a + 1; b < n; b++) M[(size_t)a * n + b] = M[(size_t)b * n + a] = 0.5 * (M[(size_t)a * n + b] + M[(size_t)b * n + a]);
-      rc = sd_sym_eig(n, M, wv, vecs);
+    for (int j = 0; j < w; j++) {
+      double lam = s->spec[j], sc = lam > 0 ? sqrt(lam) : 0.0;
+      for (int i = 0; i < n; i++) s->base.theta0[(size_t)i * w + j] = s->evecs[(size_t)(n - 1 - j) * n + i] * sc;
     }
-    if (rc == SD_OK)
-      for (int j = 0; j < w; j++) {
-        double lam = wv[n - 1 - j], sc = lam > 0 ? sqrt(lam) : 0.0;
-        for (int i = 0; i < n; i++) s->base.theta0[(size_t)i * w + j] = vecs[(size_t)(n - 1 - j) * n + i] * sc;
-      }
-    sd_free(M);
-    sd_free(vecs);
-    sd_free(wv);
-    return rc;
+    return SD_OK;
   }
   double alpha = sd_config_real(cfg, "init.scale");
   const char *norm = sd_config_str(cfg, "init.normalize");
@@ -382,7 +476,7 @@ static sd_status sensing_create(const sd_config *cfg, uint64_t seed, sd_arrays *
   if (w == 0) w = n;
   if (r > n) return sd_config_fail(cfg, "problem.rank", "rank %lld exceeds n = %lld", r, n);
   if (w < r) return sd_config_fail(cfg, "problem.width", "width %lld is below the rank %lld (need r' ≥ r)", w, r);
-  double bytes = (double)m * (double)n * (double)n * 8.0;
+  double bytes = (double)m * (double)n * (double)(n + 1) * 4.0; /* packed */
   if (bytes > 64.0 * (1u << 30))
     return sd_config_fail(cfg, "problem.measurements", "the operator would need %.1f GiB (m·n² doubles)", bytes / (1u << 30));
 
@@ -391,7 +485,6 @@ static sd_status sensing_create(const sd_config *cfg, uint64_t seed, sd_arrays *
   s->n = (int)n, s->r = (int)r, s->w = (int)w, s->m = (int)m;
   s->c = sd_config_real(cfg, "problem.loss_scale");
   size_t nn = (size_t)n * n, nw = (size_t)n * w, nr = (size_t)n * r;
-  s->A = sd_malloc((size_t)m * nn * sizeof(double));
   s->y = sd_malloc((size_t)m * sizeof(double));
   s->res = sd_malloc((size_t)m * sizeof(double));
   s->Ustar = sd_malloc(nr * sizeof(double));
@@ -409,7 +502,7 @@ static sd_status sensing_create(const sd_config *cfg, uint64_t seed, sd_arrays *
   s->P = sd_malloc(nw * sizeof(double));
   s->base.theta0 = sd_malloc(nw * sizeof(double));
   sd_status rc = SD_OK;
-  if (!s->A || !s->y || !s->res || !s->Ustar || !s->VX || !s->L || !s->T || !s->Lt || !s->Xstar || !s->Z || !s->spec ||
+  if (!s->y || !s->res || !s->Ustar || !s->VX || !s->L || !s->T || !s->Lt || !s->Xstar || !s->Z || !s->spec ||
       !s->B || !s->C || !s->K || !s->G || !s->P || !s->base.theta0)
     rc = sd_error(SD_ERR_NOMEM, "out of memory for the sensing problem (operator: %.1f MiB)", bytes / (1 << 20));
   if (rc == SD_OK) rc = sd_svd_create(&s->svd_B, (int)r, (int)w, 0, 1);
@@ -417,8 +510,10 @@ static sd_status sensing_create(const sd_config *cfg, uint64_t seed, sd_arrays *
   if (rc == SD_OK) rc = sd_svd_create(&s->svd_nw, (int)n, (int)w, 0, 0);
   if (rc == SD_OK) rc = sd_svd_create(&s->svd_nr, (int)n, (int)r, 0, 0);
   if (rc == SD_OK) rc = make_truth(s, cfg, seed, arrays);
-  if (rc == SD_OK) rc = make_operator(s, seed, arrays);
+  if (rc == SD_OK) rc = make_operator(s, cfg, seed, arrays);
   if (rc == SD_OK) rc = make_init(s, cfg, seed, arrays);
+  sd_free(s->evecs);
+  s->evecs = NULL;
   if (rc != SD_OK) {
     sensing_destroy(&s->base);
     return rc;
@@ -449,6 +544,8 @@ static const sd_param SENSING_PARAMS[] = {
     {"measurements", SD_T_INT, "150", 1, 1e9, NULL, "number of measurements m"},
     {"operator", SD_T_ENUM, "symmetric_gaussian", SD_NO_BOUNDS, "symmetric_gaussian",
      "measurement operator: A_i = (G_i + G_iᵀ)/(2√m), G_i standard Gaussian"},
+    {"storage", SD_T_ENUM, "auto", SD_NO_BOUNDS, "auto|full",
+     "auto: symmetric A_i packed to their upper triangles (half the memory and traffic); full: m·n² numbers"},
     {"kappa", SD_T_REAL, "2", 1, 1e300, NULL, "condition number κ of the ground truth (see kappa_of)"},
     {"kappa_of", SD_T_ENUM, "matrix", SD_NO_BOUNDS, "matrix|factor",
      "matrix: eigenvalues of X⋆ are linspace(1, 1/κ, r); factor: singular values of U⋆ are, so κ(X⋆) = κ²"},
