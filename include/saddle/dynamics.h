@@ -88,7 +88,7 @@ typedef struct {
 
 double sd_lr_factor(const sd_lr_schedule *s, long k);
 /* Scales g (n doubles) so that its norm is at most max_norm (no-op for max_norm <= 0). Returns the norm
- * before clipping. */
+ * before clipping (NaN when clipping is off: the norm is not computed then). */
 double sd_clip_gradient(double *g, size_t n, double max_norm);
 
 /* Whether a stop was requested (Ctrl-C, SIGTERM); long computations poll it. */

@@ -23,7 +23,8 @@ double sd_lr_factor(const sd_lr_schedule *s, long k) {
 }
 
 double sd_clip_gradient(double *g, size_t n, double max_norm) {
+  if (max_norm <= 0) return NAN; /* off: no pass over g (it shows on small problems) */
   double norm = cblas_dnrm2((int)n, g, 1);
-  if (max_norm > 0 && norm > max_norm) cblas_dscal((int)n, max_norm / norm, g, 1);
+  if (norm > max_norm) cblas_dscal((int)n, max_norm / norm, g, 1);
   return norm;
 }

@@ -122,8 +122,7 @@ static double sensing_loss_grad(sd_problem *p, const double *U, double *grad) {
   int n = s->n;
   gram(s->n, s->w, U, s->Z);
   residual(s, s->Z, s->res);
-  double rn = cblas_dnrm2(s->m, s->res, 1);
-  double loss = s->c * rn * rn;
+  double loss = s->c * cblas_ddot(s->m, s->res, 1, s->res, 1);
   if (!grad) return loss;
   /* gradient 2c(S + Sᵀ)U = 4c·sym(S)·U, S = A^*(res) (into Z, free again) */
   adjoint(s, s->res, s->Z);
