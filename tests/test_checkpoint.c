@@ -67,7 +67,7 @@ Test(checkpoint, flow_resumes_bit_identically) {
   crash_and_resume(SAXE, "--checkpoint-every 50 dynamics.method=dirk dynamics.order=4 dynamics.rtol=1e-8", "W2_final.npy");
 }
 
-Test(checkpoint, interrupted_run_resumes_bit_identically, .timeout = 60) {
+Test(checkpoint, interrupted_run_resumes_bit_identically) {
   char *d = th_tmpdir();
   char a[600], b[600], cmd[4096], out[4096];
   snprintf(a, sizeof a, "%s/a", d);

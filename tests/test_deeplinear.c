@@ -42,7 +42,7 @@ Test(deeplinear, decoupled_init_starts_on_the_modes) {
   sd_config_free(&cfg);
 }
 
-Test(deeplinear, reproduce_saxe14_passes, .timeout = 60) {
+Test(deeplinear, reproduce_saxe14_passes) {
   char *d = th_tmpdir();
   char cmd[2048], out[8192];
   snprintf(cmd, sizeof cmd, "OPENBLAS_NUM_THREADS=1 %s reproduce saxe14-deep-linear -q -o %s/r 2>&1", SADDLE_BINARY, d);
@@ -119,7 +119,7 @@ Test(plateaus, staircase_of_three_levels) {
   sd_metrics_free(&m);
 }
 
-Test(deeplinear, every_plateau_is_a_saddle_of_the_next_mode, .timeout = 60) {
+Test(deeplinear, every_plateau_is_a_saddle_of_the_next_mode) {
   /* at the plateau where modes 1..α−1 are learned, the Hessian's most negative eigenvalue is −s_α (the
    * escape direction of the next mode): −4, −2, −1, −0.5 for s = (4, 2, 1, 0.5) */
   char *d = th_tmpdir();

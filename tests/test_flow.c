@@ -120,7 +120,7 @@ Test(flow, discrete_only_and_flow_only_keys_are_rejected_where_they_do_not_apply
   free(dir);
 }
 
-Test(flow, reproduce_linear_quadratic_passes, .timeout = 60) {
+Test(flow, reproduce_linear_quadratic_passes) {
   char *d = th_tmpdir();
   char cmd[2048], out[8192];
   snprintf(cmd, sizeof cmd, "%s reproduce linear-quadratic -q -o %s/r", SADDLE_BINARY, d);

@@ -132,7 +132,7 @@ Test(run, divergence_stops_cleanly) {
   free(d);
 }
 
-Test(run, sigterm_leaves_valid_files, .timeout = 60) {
+Test(run, sigterm_leaves_valid_files) {
   char *d = th_tmpdir();
   char rd[600];
   snprintf(rd, sizeof rd, "%s/r", d);
@@ -165,7 +165,7 @@ Test(run, sigterm_leaves_valid_files, .timeout = 60) {
   free(d);
 }
 
-Test(run, reproduce_stoger21_sensing_passes_quickly, .timeout = 60) {
+Test(run, reproduce_stoger21_sensing_passes_quickly) {
   char *d = th_tmpdir();
   char args[1024], out[8192];
   struct timespec t0, t1;

@@ -7,7 +7,7 @@
 
 #include "helpers.h"
 
-Test(sweep, reproduce_xu23_runs_every_combination, .timeout = 120) {
+Test(sweep, reproduce_xu23_runs_every_combination) {
   char *d = th_tmpdir();
   char cmd[2048], out[16384];
   snprintf(cmd, sizeof cmd, "%s reproduce xu23-scaledgd-lambda -q -o %s/s", SADDLE_BINARY, d);
@@ -77,7 +77,7 @@ Test(sweep, bad_sweeps_are_config_errors_before_anything_runs) {
   expect("sweep:\n  - key: m\n    values:\n      - {dynamics.kind: gd}\n", 2, "needs a name");
 }
 
-Test(sweep, reproduce_stoger21_alpha, .timeout = 120) {
+Test(sweep, reproduce_stoger21_alpha) {
   char *d = th_tmpdir();
   char cmd[2048], out[16384];
   snprintf(cmd, sizeof cmd, "%s reproduce stoger21-alpha -q -o %s/s", SADDLE_BINARY, d);
@@ -88,7 +88,7 @@ Test(sweep, reproduce_stoger21_alpha, .timeout = 120) {
   free(d);
 }
 
-Test(sweep, reproduce_stoger21_width, .timeout = 120) {
+Test(sweep, reproduce_stoger21_width) {
   char *d = th_tmpdir();
   char cmd[2048], out[16384];
   snprintf(cmd, sizeof cmd, "%s reproduce stoger21-width -q -o %s/s", SADDLE_BINARY, d);

@@ -10,6 +10,7 @@
 #include "saddle/config.h"
 #include "saddle/run.h"
 #include "saddle/sweep.h"
+#include "cli/plot_cmd.h"
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_DIVERGED = 3, EXIT_SOLVER = 4, EXIT_INTERRUPTED = 130 };
 
@@ -19,9 +20,12 @@ static const char *USAGE =
     "Simulates, measures and checks the training dynamics of non-convex learning problems.\n"
     "\n"
     "commands:\n"
-    "  run CONFIG.yaml [key.path=value ...] [-o DIR] [-q]   run an experiment, write its run directory\n"
-    "  reproduce NAME [key.path=value ...] [-o DIR] [-q]     run a bundled experiment and check its claims\n"
+    "  run CONFIG.yaml [key.path=value ...] [-o DIR] [-q] [--plot]\n"
+    "                                                        run an experiment, write its run directory\n"
+    "  reproduce NAME [key.path=value ...] [-o DIR] [-q]     run a bundled experiment, check its claims, draw\n"
+    "                                                        its paper's figure\n"
     "  resume DIR [-q]                                       go on with a run from its last checkpoint\n"
+    "  plot DIR [DIR ...] [--format png|svg|pdf] [--out FILE]  draw a run's figure, or overlay several runs\n"
     "  list                                                  list the bundled experiments\n"
     "  --help, --version\n"
     "\n"
@@ -43,6 +47,7 @@ static const char *RUN_HELP =
     "  --checkpoint-every N   write DIR/checkpoint.bin every N steps (a flow: every N observations), so that\n"
     "                `saddle resume DIR` can go on after a crash (same as run.checkpoint_every=N)\n"
     "  -q, --quiet   no progress line (it is shown only when stderr is a terminal anyway)\n"
+    "  --plot        then draw the run's figure: DIR/figure.png and DIR/figure.pdf (see `saddle plot --help`)\n"
     "\n"
     "exit status: 0 finished (converged or max_steps), 2 bad config or arrays (nothing written),\n"
     "3 diverged (NaN/Inf; files valid), 4 the ODE solver gave up (summary.json has its message; files valid),\n"
@@ -95,6 +100,7 @@ typedef struct {
   char **overrides;
   size_t n_overrides;
   char ckpt[64]; /* run.checkpoint_every=N from --checkpoint-every */
+  int plot;      /* --plot: draw the run's figure after it */
 } run_args;
 
 /* Parses [TARGET] [key=value ...] [-o DIR] [-q]; returns -1 after printing help, 2 on bad usage. */
@@ -109,6 +115,8 @@ static int parse_run_args(int argc, char **argv, const char *help, run_args *a) 
       return -1;
     } else if (!strcmp(s, "-q") || !strcmp(s, "--quiet")) {
       a->quiet = 1;
+    } else if (!strcmp(s, "--plot")) {
+      a->plot = 1;
     } else if (!strcmp(s, "--checkpoint-every")) {
       if (i + 1 >= argc) {
         fprintf(stderr, "saddle: %s needs a number of steps\n", s);
@@ -227,6 +235,7 @@ static int run_sweep(const char *config, const run_args *a, int *handled, int wi
     }
     if (!interrupted) code = all ? EXIT_OK : EXIT_FAIL;
   }
+  if (with_claims || a->plot) sd_cli_plot_figure(sd_sweep_dir(s)); /* the runs overlaid */
   sd_sweep_free(&s);
   return code;
 }
@@ -239,6 +248,7 @@ static int cmd_run(int argc, char **argv) {
   if (code == 0 && !handled) {
     sd_experiment *e = NULL;
     code = run_one(a.target, &a, &e, 0);
+    if (e && a.plot) sd_cli_plot_figure(sd_experiment_dir(e));
     sd_experiment_free(&e);
   }
   sd_free(a.overrides);
@@ -297,6 +307,7 @@ static int cmd_reproduce(int argc, char **argv) {
   printf("\n%-4s  %-44s  %-44s  %s\n", "", "claim", "condition", "measured");
   int all = print_claims("", c, n, &passed);
   printf("\n%zu of %zu claims pass\n", passed, n);
+  sd_cli_plot_figure(sd_experiment_dir(e));
   sd_experiment_free(&e);
   if (code == EXIT_INTERRUPTED) return code;
   return all ? EXIT_OK : EXIT_FAIL;
@@ -355,6 +366,7 @@ int main(int argc, char **argv) {
   if (!strcmp(argv[1], "reproduce")) return cmd_reproduce(argc - 2, argv + 2);
   if (!strcmp(argv[1], "list")) return cmd_list(argc - 2, argv + 2);
   if (!strcmp(argv[1], "resume")) return cmd_resume(argc - 2, argv + 2);
+  if (!strcmp(argv[1], "plot")) return sd_cli_plot(argc - 2, argv + 2);
   fprintf(stderr, "saddle: unknown command '%s'\n%s", argv[1], USAGE);
   return EXIT_USAGE;
 }

@@ -16,6 +16,7 @@
 #include "saddle/curvature.h"
 #include "saddle/linalg.h"
 #include "saddle/npy.h"
+#include "saddle/plot.h"
 #include "saddle/run.h"
 
 #ifndef SADDLE_VERSION
@@ -319,6 +320,7 @@ sd_status sd_experiment_prepare(const char *config_path, size_t n_overrides, cha
   if (rc == SD_OK)
     rc = sd_phase_rules_from_config(e->cfg, e->pcls->phases, e->pcls->n_phases, e->metrics, &e->rules, &e->n_rules);
   if (rc == SD_OK) rc = sd_claims_check_config(e->cfg, e->metrics, e->rules, e->n_rules);
+  if (rc == SD_OK) rc = sd_plot_check_config(e->cfg, e->metrics);
   if (rc == SD_OK && sd_metrics_col(e->metrics, sd_config_str(e->cfg, "plateaus.metric")) < 0)
     rc = sd_config_fail(e->cfg, "plateaus.metric", "no metric '%s' in this run", sd_config_str(e->cfg, "plateaus.metric"));
   if (rc == SD_OK) {
