@@ -61,7 +61,7 @@ static const char *REPRODUCE_HELP =
     "name or override, 1 otherwise). NAME may also be the path of a config file with claims.\n";
 
 static const char *RESUME_HELP =
-    "usage: saddle resume DIR [-q]\n"
+    "usage: saddle resume DIR [-q] [--plot]\n"
     "\n"
     "Goes on with the run in DIR from its last checkpoint (written every run.checkpoint_every steps, and when\n"
     "a discrete run is interrupted), with the config it recorded, and finishes it in place. Its metrics.csv\n"
@@ -265,6 +265,7 @@ static int cmd_resume(int argc, char **argv) {
   if (code == 0) {
     sd_experiment *e = NULL;
     code = run_one(a.target, &a, &e, 1);
+    if (e && a.plot) sd_cli_plot_figure(sd_experiment_dir(e));
     sd_experiment_free(&e);
   }
   sd_free(a.overrides);
