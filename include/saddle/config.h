@@ -51,6 +51,8 @@ sd_status sd_config_override(sd_config *cfg, const char *arg);
 
 /* Value text of a key before resolution (NULL if absent); used to pick the problem and dynamics kinds. */
 const char *sd_config_peek(const sd_config *cfg, const char *key);
+/* The whole document (a mapping), for readers that need no schema (the plot layer). Owned by cfg. */
+const sd_cfg_node *sd_config_root(const sd_config *cfg);
 /* The node at a dotted key before resolution (NULL if absent), for modules that read lists themselves. */
 const sd_cfg_node *sd_config_raw(const sd_config *cfg, const char *key);
 

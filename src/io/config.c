@@ -378,6 +378,7 @@ done:
 }
 
 const sd_cfg_node *sd_config_raw(const sd_config *cfg, const char *key) { return node_at(cfg->root, key, 0, NULL); }
+const sd_cfg_node *sd_config_root(const sd_config *cfg) { return cfg->root; }
 
 const char *sd_config_peek(const sd_config *cfg, const char *key) {
   sd_cfg_node *n = node_at(cfg->root, key, 0, NULL);

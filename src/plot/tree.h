@@ -1,8 +1,8 @@
 /* tree.h: YAML read into sd_cfg_node trees without a schema, keeping file:line:col of every node.
  *
  * The plot layer reads config.resolved.yaml of runs made by any version (whose keys a current schema may
- * not know) and the YAML panel specs typed on the command line. Keys stay as written (no dotted-key
- * nesting); sd_tree_at() accepts both forms. */
+ * not know) and the YAML panel specs typed on the command line, through the config module's reader
+ * (dotted keys arrive nested as maps; sd_tree_at() accepts both forms). */
 #ifndef SADDLE_PLOT_TREE_H
 #define SADDLE_PLOT_TREE_H
 
@@ -12,8 +12,8 @@
 #include "saddle/error.h"
 
 typedef struct {
-  sd_cfg_node *root; /* a map (or whatever the document is) */
-  char *name;        /* what messages call the source; every node's file points here */
+  sd_config *cfg;            /* owns the nodes */
+  const sd_cfg_node *root;   /* the document, a mapping */
 } sd_tree;
 
 /* Parses a file (SD_ERR_IO if it cannot be opened, SD_ERR_CONFIG on YAML syntax errors). *out: free with
