@@ -86,6 +86,17 @@ int th_run(const char *cmd, char *out, size_t len) {
   return rc;
 }
 
+void th_reproduce(const char *name, const char *expect) {
+  char *d = th_tmpdir();
+  char cmd[2048], out[16384];
+  snprintf(cmd, sizeof cmd, "%s reproduce %s -q -o %s/r", SADDLE_BINARY, name, d);
+  cr_assert_eq(th_run(cmd, out, sizeof out), 0, "%s", out);
+  cr_assert(strstr(out, expect), "%s", out);
+  snprintf(cmd, sizeof cmd, "rm -rf %s", d);
+  th_sh(cmd, NULL, 0);
+  free(d);
+}
+
 int th_same_file(const char *a, const char *b) {
   size_t la = 0, lb = 0;
   char *x = th_slurp(a, &la), *y = th_slurp(b, &lb);

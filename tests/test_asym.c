@@ -56,20 +56,9 @@ Test(asym, scaledgd_preconditions_each_factor_with_the_other) {
   sd_config_free(&cfg);
 }
 
-static void reproduce(const char *name, const char *expect) {
-  char *d = th_tmpdir();
-  char cmd[2048], out[16384];
-  snprintf(cmd, sizeof cmd, "%s reproduce %s -q -o %s/s", SADDLE_BINARY, name, d);
-  cr_assert_eq(th_run(cmd, out, sizeof out), 0, "%s", out);
-  cr_assert(strstr(out, expect), "%s", out);
-  snprintf(cmd, sizeof cmd, "rm -rf %s", d);
-  th_sh(cmd, NULL, 0);
-  free(d);
-}
+Test(asym, reproduce_jia23_kappa) { th_reproduce("jia23-kappa", "5 of 5 claims pass"); }
 
-Test(asym, reproduce_jia23_kappa) { reproduce("jia23-kappa", "5 of 5 claims pass"); }
-
-Test(asym, reproduce_tong21_scaledgd) { reproduce("tong21-scaledgd", "2 of 2 claims pass"); }
+Test(asym, reproduce_tong21_scaledgd) { th_reproduce("tong21-scaledgd", "2 of 2 claims pass"); }
 
 Test(asym, alternating_needs_blocks) {
   char *d = th_tmpdir();

@@ -39,20 +39,9 @@ Test(symfact, schur_complement_is_zero_at_the_minimum_and_exact_at_the_start) {
   sd_config_free(&cfg);
 }
 
-static void reproduce(const char *name, const char *expect) {
-  char *d = th_tmpdir();
-  char cmd[2048], out[8192];
-  snprintf(cmd, sizeof cmd, "%s reproduce %s -q -o %s/r", SADDLE_BINARY, name, d);
-  cr_assert_eq(th_run(cmd, out, sizeof out), 0, "%s", out);
-  cr_assert(strstr(out, expect), "%s", out);
-  snprintf(cmd, sizeof cmd, "rm -rf %s", d);
-  th_sh(cmd, NULL, 0);
-  free(d);
-}
+Test(symfact, reproduce_mohammadi24_schur) { th_reproduce("mohammadi24-schur", "5 of 5 claims pass"); }
 
-Test(symfact, reproduce_mohammadi24_schur) { reproduce("mohammadi24-schur", "5 of 5 claims pass"); }
-
-Test(symfact, reproduce_mohammadi24_saddles) { reproduce("mohammadi24-saddles", "5 of 5 claims pass"); }
+Test(symfact, reproduce_mohammadi24_saddles) { th_reproduce("mohammadi24-saddles", "5 of 5 claims pass"); }
 
 Test(symfact, bad_spectra_are_config_errors) {
   char *d = th_tmpdir();
