@@ -49,7 +49,7 @@ static sd_experiment *make(const char *example, size_t n_over, char *const *over
 
 /* ---- the exact error of a parameter vector at time t, from the problem's observables */
 
-enum { KIND_DEEPLINEAR, KIND_QUADRATIC };
+enum { KIND_DEEPLINEAR, KIND_QUADRATIC, KIND_CHAIN };
 
 typedef struct {
   sd_problem *p;
@@ -77,7 +77,7 @@ static size_t obs_offset(const sd_problem *p, const char *name, size_t *len) {
 
 static double exact_error(bench *b, const double *theta, double t) {
   b->p->ops->observe(b->p, theta, t, b->obs);
-  if (b->kind == KIND_QUADRATIC) return b->obs[b->o_flow];
+  if (b->kind == KIND_QUADRATIC || b->kind == KIND_CHAIN) return b->obs[b->o_flow];
   double off = b->obs[b->o_off], s2 = off * off;
   for (size_t a = 0; a < b->k; a++) {
     double x = b->obs[b->o_u + a] - b->obs[b->o_th + a];
@@ -93,7 +93,9 @@ static void bench_init(bench *b, sd_problem *p, int kind, double T) {
   b->obs = malloc((p->obs_total + 1) * sizeof(double));
   double **w[] = {&b->y, &b->g1, &b->g2, &b->g3, &b->g4, &b->tmp};
   for (size_t i = 0; i < sizeof w / sizeof w[0]; i++) *w[i] = malloc(n * sizeof(double));
-  if (kind == KIND_QUADRATIC) {
+  if (kind == KIND_CHAIN) {
+    b->o_flow = obs_offset(p, "u_err", NULL); /* |u − u_exact(t)|/s, u_exact from the quadrature */
+  } else if (kind == KIND_QUADRATIC) {
     b->o_flow = obs_offset(p, "flow_err", NULL);
   } else {
     b->o_u = obs_offset(p, "u", &b->k);
@@ -279,7 +281,10 @@ typedef struct {
   size_t n_over;
 } problem_spec;
 
-static int plateau_met = 1, plateau_seen = 0;
+/* the target, judged on the trajectory error (max over t): the error at T alone has decayed on these
+ * converging problems, whatever happened on the way */
+static char verdicts[8][160];
+static int n_verdicts;
 
 static void line(const char *prob, const char *meas, const char *rtol, const char *method, const char *steps,
                  const char *evals, double err, double T, double evals_n, double secs, const char *ratio) {
@@ -363,10 +368,9 @@ static void run_problem(const problem_spec *ps, int quick, long gd_cap) {
         snprintf(evals, sizeof evals, "%ld", 4 * N);
         snprintf(ratio, sizeof ratio, "%.2f", 4.0 * (double)N / f.evals);
         line("", "", "", "rk4 fixed", steps, evals, err_rk, b.T, 4.0 * (double)N, fixed_time(&b, RK4, N, K), ratio);
-        if (ps->kind == KIND_DEEPLINEAR) {
-          plateau_seen = 1;
-          if (4.0 * (double)N < 10.0 * f.evals) plateau_met = 0;
-        }
+        if (ps->kind != KIND_QUADRATIC && K > 1 && n_verdicts < 8)
+          snprintf(verdicts[n_verdicts++], sizeof verdicts[0], "#   %-19s rtol %-6s RK4 needs %5.1f× the flow's evaluations: %s",
+                   ps->label, rts, 4.0 * (double)N / f.evals, 4.0 * (double)N >= 10.0 * f.evals ? "met" : "NOT met");
       } else {
         line("", "", "", "rk4 fixed", "> 2^26", "-", err_rk, b.T, 0, 0, "-");
       }
@@ -442,21 +446,23 @@ int main(int argc, char **argv) {
       {"saxe14-deep-linear", "saxe14-deep-linear", KIND_DEEPLINEAR, {NULL}, 0},
       {"linear-quadratic", "linear-quadratic", KIND_QUADRATIC,
        {"problem.d=50", "problem.h_max=1", "dynamics.t_max=1000"}, 3},
+      {"saxe14-depth", "saxe14-depth", KIND_CHAIN, {"observe.per_decade=20"}, 1},
   };
   double t0 = now();
   printf("# adaptive ARKODE ERK flow (%s) vs fixed-step RK4 and GD reaching the same error, measured against "
          "the closed-form flow\n", flow_label + 5);
   printf("# saxe14-deep-linear: bundled (T = 40, four plateaus); error ‖W2W1 − W2W1_exact(t)‖_F / ‖Σ31‖_F\n");
   printf("# linear-quadratic: bundled with d = 50, h_max = 1 (h from 1 to 1e-3, log), T = 1000; error flow_err\n");
+  printf("# saxe14-depth: bundled (D = 3 chain, a0 = 0.01, T = 200, a power-law plateau to t = 99); error u_err\n");
   printf("# atol = 1e-4·rtol; RK4 N: smallest by bisection; GD N: within 1/64, capped at %ld steps; %s, 1 thread\n",
          gd_cap, openblas_get_config());
   printf("%-19s %-10s %-6s %-12s %10s %11s %10s %10s %10s %9s\n", "problem", "error", "rtol", "method", "steps",
          "grad evals", "rel err", "evals/t", "µs/t", "evals÷flow");
   for (size_t i = 0; i < sizeof probs / sizeof probs[0]; i++) run_problem(&probs[i], quick, gd_cap);
   for (size_t i = 0; i < sizeof probs / sizeof probs[0]; i++) reference_check(&probs[i]);
-  printf("# target: the flow needs ≥ 10× fewer gradient evaluations than fixed-step RK4 at the same error on the "
-         "plateau problem (saxe14-deep-linear, every row): %s\n",
-         plateau_seen && plateau_met ? "met" : "NOT met");
+  printf("# target: the flow needs ≥ 10× fewer gradient evaluations than fixed-step RK4 for the same trajectory error "
+         "(max over t) on a problem with a plateau:\n");
+  for (int i = 0; i < n_verdicts; i++) printf("%s\n", verdicts[i]);
   printf("# total %.1f s\n", now() - t0);
   return 0;
 }

@@ -135,3 +135,16 @@ Test(deeplinear, every_plateau_is_a_saddle_of_the_next_mode) {
   cr_assert_eq(th_sh(cmd, out, sizeof out), 0, "%s", out);
   free(d);
 }
+
+Test(deeplinear, chain_gradient_and_the_power_law_plateau) {
+  sd_config *cfg;
+  sd_arrays *arr;
+  sd_problem *p = th_problem("problem: {kind: chain, depth: 4, s: 2}\ninit: {scale: 0.9}\n", &cfg, &arr);
+  double w[4] = {0.7, -1.1, 0.4, 1.3};
+  double err = th_gradcheck(p, w, 1e-6);
+  cr_assert_lt(err, 1e-8, "relative gradient error %g", err);
+  sd_problem_free(&p);
+  sd_arrays_free(&arr);
+  sd_config_free(&cfg);
+  th_reproduce("saxe14-depth", "4 of 4 claims pass");
+}

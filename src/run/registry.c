@@ -2,13 +2,15 @@
 #include <string.h>
 
 #include "problems/asym.h"
+#include "problems/chain.h"
 #include "problems/deeplinear.h"
 #include "problems/quadratic.h"
 #include "problems/sensing.h"
 #include "problems/symfact.h"
 #include "saddle/run.h"
 
-static const sd_problem_class *const PROBLEMS[] = {&sd_problem_sensing, &sd_problem_quadratic, &sd_problem_deeplinear, &sd_problem_symfact, &sd_problem_asym};
+static const sd_problem_class *const PROBLEMS[] = {&sd_problem_sensing, &sd_problem_quadratic, &sd_problem_deeplinear, &sd_problem_symfact, &sd_problem_asym,
+                                                      &sd_problem_chain};
 static const sd_dynamics_class *const DYNAMICS[] = {&sd_dynamics_gd, &sd_dynamics_momentum, &sd_dynamics_nesterov,
                                                        &sd_dynamics_adam, &sd_dynamics_adamw, &sd_dynamics_scaled, &sd_dynamics_natural, &sd_dynamics_sgd,
                                                        &sd_dynamics_flow};
