@@ -21,7 +21,8 @@
  *   2nr' parameters; clipping is off, so sd_clip_gradient makes no pass). AltScaledGD's roofline is that of its needed work: two X products and two passes (the
  *   second block sees the updated L), but only one ZR and one ZᵀL and one Gram solve per block.
  * "roof coded" is the same sum for the work as the code does it (elementwise traffic 4n² doubles per gradient,
- * 4/3 of the daxpy pass by bytes; AltScaledGD: two whole preconditioned gradients): the step against it shows
+ * 4/3 of the daxpy pass by bytes; AltScaledGD: X and the pass per block, each block's own product and Gram
+ * solve through the problem's per-block hooks): the step against it shows
  * what running the calls in sequence costs, the step against the first what the structure of the code costs too.
  * It also counts every heap allocation inside the step loop (malloc and friends are interposed below, so
  * OpenBLAS's and glibc's count too) and libsaddle's own (sd_alloc_count). Targets: ≥ 70 % of the roofline at
@@ -366,10 +367,15 @@ static work add(work a, work b, double k) { return (work){a.flops + k * b.flops,
 
 static work step_work(const method *m, int n_, int w_) {
   double n = n_, w = w_, dim = 2 * n * w;
-  int evals = m->alternating ? 2 : 1;
-  work s = {0, 0};
-  s = add(s, grad_work(n, w), evals);
-  if (m->scaled) s = add(s, gram_work(n, w), 2.0 * evals);
+  work s = grad_work(n, w);
+  if (m->scaled) s = add(s, gram_work(n, w), 2.0);
+  /* alternating: the per-block hooks make each half-step X, the pass and its own product and Gram solve, so
+   * over the step only X = LRᵀ and the elementwise pass come twice */
+  if (m->alternating) {
+    work xpass = {n * n + 2 * n * n, 8 * (2 * n * w + n * n + 3 * n * n + n * n)};
+    xpass.flops += 2 * n * n * w;
+    s = add(s, xpass, 1);
+  }
   return add(s, axpy_work(dim), 1); /* the alternating step's two daxpy cover dim once */
 }
 
@@ -383,7 +389,8 @@ static double roof_needed(const method *m, const double *c) {
 
 static double roof_coded(const method *m, const double *c) {
   double g = c[C_X] + c[C_ZR] + c[C_ZTL] + 4.0 / 3.0 * c[C_PASS] + (m->scaled ? 2 * c[C_GRAM] : 0);
-  return (m->alternating ? 2 : 1) * g + c[C_UPDATE];
+  if (m->alternating) g += c[C_X] + 4.0 / 3.0 * c[C_PASS]; /* per block: X and the pass again, one product each */
+  return g + c[C_UPDATE];
 }
 
 /* ---------------------------------------------------------------- --profile: the gradient, call by call

@@ -29,6 +29,11 @@ typedef struct {
    * lambda ≥ 0 (the low-rank family: g(UᵀU + λI)⁻¹, ScaledGD(λ)). In place, no allocation.
    * Preconditioned dynamics reject problems without it. */
   sd_status (*precondition)(sd_problem *p, const double *theta, double *g, double lambda);
+  /* Optional, for alternating dynamics (block updates over the views): the loss and only view v's part of the
+   * gradient (the rest of grad untouched), and the preconditioner of that part only. Without them, an
+   * alternating step computes the whole gradient and preconditioner for each block. */
+  double (*loss_grad_view)(sd_problem *p, const double *theta, size_t v, double *grad);
+  sd_status (*precondition_view)(sd_problem *p, const double *theta, size_t v, double *g, double lambda);
   /* Optional, for stochastic dynamics (NULL: the family has no samples). The training set has n_samples
    * samples (sd_problem field). batch_reserve(p, b) allocates what batches of b need (called once, before the
    * loop). loss_grad_batch: the unbiased estimate of loss_grad from the samples idx[0..b) (the loss scaled

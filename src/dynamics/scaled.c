@@ -41,11 +41,20 @@ static sd_status scaled_step(sd_dynamics *d, sd_problem *p, double *theta, doubl
     cblas_daxpy((int)p->dim, -lr, s->grad, 1, theta, 1);
     return SD_OK;
   }
+  /* block by block, with the problem's per-block hooks when it has them (one product and one solve per block) */
+  int per_view = !s->natural && p->ops->loss_grad_view && p->ops->precondition_view;
   for (size_t v = 0; v < p->n_views; v++) {
     double l;
-    SD_TRY(direction(s, p, theta, &l));
-    if (v == 0) *loss = l;
     size_t off = p->view_offset[v], len = p->view_shape[v][0] * p->view_shape[v][1];
+    if (per_view) {
+      l = p->ops->loss_grad_view(p, theta, v, s->grad);
+      double lambda = s->sqrt_loss ? sqrt(fmax(l, 0.0)) : s->damping;
+      SD_TRY(p->ops->precondition_view(p, theta, v, s->grad, lambda));
+      sd_clip_gradient(s->grad + off, len, d->clip_norm);
+    } else {
+      SD_TRY(direction(s, p, theta, &l));
+    }
+    if (v == 0) *loss = l;
     cblas_daxpy((int)len, -lr, s->grad + off, 1, theta + off, 1);
   }
   return SD_OK;

@@ -71,6 +71,26 @@ static double as_loss_grad(sd_problem *p, const double *theta, double *grad) {
   return q->c * rr;
 }
 
+/* Only the L (v = 0) or the R (v = 1) part: one product instead of two. */
+static double as_loss_grad_view(sd_problem *p, const double *theta, size_t v, double *grad) {
+  asym *q = (asym *)p;
+  const double *L = theta, *R = theta + (size_t)q->n1 * q->w;
+  double rr = grad_matrix(q, L, R);
+  if (v == 0)
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, q->n1, q->w, q->n2, 1.0, q->Z, q->n2, R, q->w, 0.0, grad, q->w);
+  else
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, q->n2, q->w, q->n1, 1.0, q->Z, q->n2, L, q->w, 0.0,
+                grad + (size_t)q->n1 * q->w, q->w);
+  return q->c * rr;
+}
+
+static sd_status as_precondition_view(sd_problem *p, const double *theta, size_t v, double *g, double lambda) {
+  asym *q = (asym *)p;
+  const double *L = theta, *R = theta + (size_t)q->n1 * q->w;
+  if (v == 0) return sd_solve_gram_right(q->n1, q->w, g, q->n2, R, lambda, q->K, &q->fallbacks);
+  return sd_solve_gram_right(q->n2, q->w, g + (size_t)q->n1 * q->w, q->n1, L, lambda, q->K, &q->fallbacks);
+}
+
 static sd_status as_precondition(sd_problem *p, const double *theta, double *g, double lambda) {
   asym *q = (asym *)p;
   const double *L = theta, *R = theta + (size_t)q->n1 * q->w;
@@ -121,8 +141,12 @@ static void as_destroy(sd_problem *p) {
   sd_free(q);
 }
 
-static const sd_problem_ops AS_OPS = {
-    .loss_grad = as_loss_grad, .observe = as_observe, .destroy = as_destroy, .precondition = as_precondition};
+static const sd_problem_ops AS_OPS = {.loss_grad = as_loss_grad,
+                                      .observe = as_observe,
+                                      .destroy = as_destroy,
+                                      .precondition = as_precondition,
+                                      .loss_grad_view = as_loss_grad_view,
+                                      .precondition_view = as_precondition_view};
 
 /* The r left singular vectors of a sign(rand − 0.5) matrix (G-Tong), n × r row-major into out. */
 static sd_status sign_basis(uint64_t seed, uint32_t index, int n, int r, double *out) {
