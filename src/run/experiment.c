@@ -16,6 +16,7 @@
 #include "saddle/curvature.h"
 #include "saddle/linalg.h"
 #include "saddle/npy.h"
+#include "saddle/outdir.h"
 #include "saddle/plot.h"
 #include "saddle/run.h"
 
@@ -347,50 +348,10 @@ sd_status sd_experiment_prepare(const char *config_path, size_t n_overrides, cha
 
 /* ---------------------------------------------------------------- run directory */
 
-static int make_dirs(const char *path) {
-  char buf[4096];
-  snprintf(buf, sizeof buf, "%s", path);
-  for (char *p = buf + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = '\0';
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
-    *p = '/';
-  }
-  return 0;
-}
-
 static sd_status create_run_dir(sd_experiment *e, const char *out_dir) {
-  char path[4096];
-  if (out_dir) {
-    snprintf(path, sizeof path, "%s", out_dir);
-    if (make_dirs(path) != 0) return sd_error(SD_ERR_IO, "cannot create the parents of %s: %s", path, strerror(errno));
-    if (mkdir(path, 0777) != 0) {
-      if (errno != EEXIST) return sd_error(SD_ERR_IO, "cannot create %s: %s", path, strerror(errno));
-      char probe[4200];
-      snprintf(probe, sizeof probe, "%s/summary.json", path);
-      if (access(probe, F_OK) == 0)
-        return sd_error(SD_ERR_IO, "%s already holds a run; choose another -o directory", path);
-    }
-  } else {
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    char stamp[32];
-    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-    if (mkdir("runs", 0777) != 0 && errno != EEXIST) return sd_error(SD_ERR_IO, "cannot create runs/: %s", strerror(errno));
-    int made = 0;
-    for (int k = 1; k < 1000 && !made; k++) {
-      if (k == 1) snprintf(path, sizeof path, "runs/%s-%llu-%s", sd_experiment_name(e), (unsigned long long)e->seed, stamp);
-      else snprintf(path, sizeof path, "runs/%s-%llu-%s-%d", sd_experiment_name(e), (unsigned long long)e->seed, stamp, k);
-      if (mkdir(path, 0777) == 0) made = 1;
-      else if (errno != EEXIST) return sd_error(SD_ERR_IO, "cannot create %s: %s", path, strerror(errno));
-    }
-    if (!made) return sd_error(SD_ERR_IO, "cannot find a free run directory name under runs/");
-  }
-  e->dir = sd_strdup(path);
-  if (!e->dir) return sd_error(SD_ERR_NOMEM, "out of memory");
+  SD_TRY(sd_outdir_create(out_dir, sd_experiment_name(e), (unsigned long long)e->seed, &e->dir));
   char sub[4200];
-  snprintf(sub, sizeof sub, "%s/arrays", path);
+  snprintf(sub, sizeof sub, "%s/arrays", e->dir);
   if (mkdir(sub, 0777) != 0 && errno != EEXIST) return sd_error(SD_ERR_IO, "cannot create %s: %s", sub, strerror(errno));
   return SD_OK;
 }

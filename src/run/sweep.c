@@ -2,17 +2,15 @@
  * (see sweep.h). */
 #include "saddle/sweep.h"
 
-#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 
 #include "saddle/alloc.h"
 #include "saddle/atomicfile.h"
+#include "saddle/outdir.h"
 
 typedef struct {
   const char *key;       /* points into the config: a config key, or a name for an axis of override sets */
@@ -504,30 +502,6 @@ static void evaluate(sd_sweep *s, size_t j) {
   snprintf(r->condition, sizeof r->condition, "%s", cond);
 }
 
-static sd_status make_dir(sd_sweep *s, const char *out_dir) {
-  char path[4096];
-  if (out_dir) {
-    snprintf(path, sizeof path, "%s", out_dir);
-    if (mkdir(path, 0777) != 0 && errno != EEXIST) return sd_error(SD_ERR_IO, "cannot create %s: %s", path, strerror(errno));
-  } else {
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    char stamp[32];
-    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-    if (mkdir("runs", 0777) != 0 && errno != EEXIST) return sd_error(SD_ERR_IO, "cannot create runs/: %s", strerror(errno));
-    int made = 0;
-    for (int k = 1; k < 1000 && !made; k++) {
-      if (k == 1) snprintf(path, sizeof path, "runs/%s-%lld-%s", s->name, s->seed, stamp);
-      else snprintf(path, sizeof path, "runs/%s-%lld-%s-%d", s->name, s->seed, stamp, k);
-      if (mkdir(path, 0777) == 0) made = 1;
-      else if (errno != EEXIST) return sd_error(SD_ERR_IO, "cannot create %s: %s", path, strerror(errno));
-    }
-    if (!made) return sd_error(SD_ERR_IO, "cannot find a free directory name under runs/");
-  }
-  s->dir = sd_strdup(path);
-  return s->dir ? SD_OK : sd_error(SD_ERR_NOMEM, "out of memory");
-}
 
 static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
@@ -607,7 +581,7 @@ static sd_status write_outputs(const sd_sweep *s) {
 }
 
 sd_status sd_sweep_run(sd_sweep *s, const sd_run_options *opt) {
-  SD_TRY(make_dir(s, opt ? opt->out_dir : NULL));
+  SD_TRY(sd_outdir_create(opt ? opt->out_dir : NULL, s->name, (unsigned long long)s->seed, &s->dir));
   for (size_t i = 0; i < s->n_runs; i++) {
     SD_TRY(set_overrides(s, i));
     sd_experiment *e = NULL;
