@@ -73,8 +73,7 @@ except ImportError as err:  # exit 2, never 1: a missing NumPy must not pass for
     sys.exit(EXIT_INPUT)
 
 
-class InputError(Exception):
-    pass
+from refutil import InputError, config_value, load_npy, rel_diff  # noqa: E402 (after the NumPy check)
 
 
 # ------------------------------------------------------------------------------------------ the mathematics
@@ -154,40 +153,6 @@ def asym_step(prob, L, R, kind, lr, alternating, damping, sqrt_loss):
     return L_new, R - lr * right_precondition(gR, L_new, lam)
 
 
-# ------------------------------------------------------------------------------------------ input helpers
-
-def load_npy(path, ndim):
-    if not os.path.isfile(path):
-        raise InputError(f"missing {path}")
-    a = np.load(path, allow_pickle=False)
-    if a.dtype != np.float64 or a.ndim != ndim:
-        raise InputError(f"{path}: expected a float64 array with {ndim} dimensions, got {a.dtype} with shape {a.shape}")
-    return a
-
-
-def config_value(path, dotted, default=None):
-    """The scalar at `section.key` in a block-style YAML file, by line parsing (a top-level line `section:`
-    followed by indented `key: value` lines), as saddle writes config.resolved.yaml. `default` if absent."""
-    section, key = dotted.split(".", 1)
-    inside = False
-    if os.path.isfile(path):
-        with open(path, encoding="utf-8") as f:
-            for line in f:
-                body = line.split("#", 1)[0].rstrip()
-                if not body.strip():
-                    continue
-                if not line[0].isspace():
-                    inside = body == section + ":"
-                    continue
-                if inside:
-                    k, sep, v = body.strip().partition(":")
-                    if sep and k == key and v.strip():
-                        return v.strip().strip('"')
-    if default is not None:
-        return default
-    raise InputError(f"{path}: no {dotted}")
-
-
 def parse_bool(s):
     s = str(s).strip().lower()
     if s in ("true", "yes", "on", "1"):
@@ -195,15 +160,6 @@ def parse_bool(s):
     if s in ("false", "no", "off", "0"):
         return False
     raise InputError(f"not a boolean: {s!r}")
-
-
-def rel_diff(a, b):
-    a, b = float(a), float(b)
-    if a == b:
-        return 0.0
-    if not (np.isfinite(a) and np.isfinite(b)):
-        return float("inf")
-    return abs(a - b) / max(abs(a), abs(b))
 
 
 # ------------------------------------------------------------------------------------------ modes

@@ -49,8 +49,7 @@ except ImportError as err:  # exit 2, never 1: a missing NumPy must not pass for
     sys.exit(EXIT_INPUT)
 
 
-class InputError(Exception):
-    pass
+from refutil import InputError, config_value, load_npy, rel_diff  # noqa: E402 (after the NumPy check)
 
 
 # ------------------------------------------------------------------------------------------ the mathematics
@@ -91,46 +90,6 @@ class Sensing:
             "rel_error": np.linalg.norm(U @ U.T - self.Xstar) / self.xstar_norm,
             "train_error": np.linalg.norm(res) / self.y_norm,
         }
-
-
-# ------------------------------------------------------------------------------------------ input helpers
-
-def load_npy(path, ndim):
-    if not os.path.isfile(path):
-        raise InputError(f"missing {path}")
-    a = np.load(path, allow_pickle=False)
-    if a.dtype != np.float64 or a.ndim != ndim:
-        raise InputError(f"{path}: expected a float64 array with {ndim} dimensions, got {a.dtype} with shape {a.shape}")
-    return a
-
-
-def config_value(path, dotted):
-    """The scalar at `section.key` in a block-style YAML file, by line parsing (top-level section line
-    `section:` followed by indented `key: value` lines). Enough for saddle's config.resolved.yaml."""
-    section, key = dotted.split(".", 1)
-    inside = False
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            body = line.split("#", 1)[0].rstrip()
-            if not body.strip():
-                continue
-            if not line[0].isspace():
-                inside = body == section + ":"
-                continue
-            if inside:
-                k, sep, v = body.strip().partition(":")
-                if sep and k == key and v.strip():
-                    return v.strip().strip('"')
-    raise InputError(f"{path}: no {dotted}")
-
-
-def rel_diff(a, b):
-    a, b = float(a), float(b)
-    if a == b:
-        return 0.0
-    if not (np.isfinite(a) and np.isfinite(b)):
-        return float("inf")
-    return abs(a - b) / max(abs(a), abs(b))
 
 
 # ------------------------------------------------------------------------------------------ modes
