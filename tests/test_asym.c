@@ -56,7 +56,7 @@ Test(asym, scaledgd_preconditions_each_factor_with_the_other) {
   sd_config_free(&cfg);
 }
 
-Test(asym, reproduce_jia23_kappa) { th_reproduce("jia23-kappa", "5 of 5 claims pass"); }
+Test(asym, reproduce_jia23_kappa) { th_reproduce("jia23-kappa", "10 of 10 claims pass"); }
 
 Test(asym, reproduce_tong21_scaledgd) { th_reproduce("tong21-scaledgd", "2 of 2 claims pass"); }
 

@@ -41,9 +41,8 @@ static char *write_cfg(const char *yaml) {
 static const char *BASE =
     "problem: {kind: quadratic, d: 4}\ndynamics: {kind: gd, lr: 0.5}\nrun: {max_steps: 50}\n";
 
-static void expect(const char *extra, int want, const char *text) {
-  char yaml[2048], cmd[2048], out[8192];
-  snprintf(yaml, sizeof yaml, "%s%s", BASE, extra);
+static void expect_yaml(const char *yaml, int want, const char *text) {
+  char cmd[2048], out[16384];
   char *d = write_cfg(yaml);
   snprintf(cmd, sizeof cmd, "cd %s && %s reproduce cfg.yaml -q -o out", d, SADDLE_BINARY);
   int rc = th_run(cmd, out, sizeof out);
@@ -55,6 +54,47 @@ static void expect(const char *extra, int want, const char *text) {
     cr_assert_neq(stat(cmd, &st), 0, "a directory was created for a bad sweep");
   }
   free(d);
+}
+
+static void expect(const char *extra, int want, const char *text) {
+  char yaml[2048];
+  snprintf(yaml, sizeof yaml, "%s%s", BASE, extra);
+  expect_yaml(yaml, want, text);
+}
+
+/* H = I: GD contracts θ − θ⋆ by exactly 1 − η per step, so every value form has a number known by hand. */
+static const char *UNIT =
+    "problem: {kind: quadratic, d: 4, h_max: 1, h_min: 1}\ndynamics: {kind: gd, lr: 0.5}\nrun: {max_steps: 200}\n"
+    "observe: {schedule: every, every: 1}\nsweep:\n  - {key: dynamics.lr, values: [0.1, 0.5]}\nsweep_claims:\n";
+
+Test(sweep, value_forms_against_hand_computed_contractions) {
+  char yaml[4096];
+  snprintf(yaml, sizeof yaml, "%s%s", UNIT,
+           "  - {name: r05, value: 'rate:dist<1e-2<1e-6', where: {dynamics.lr: 0.5}, above: 0.4999999999, below: 0.5000000001}\n"
+           "  - {name: r01, value: 'rate:dist<1e-2<1e-6', where: {dynamics.lr: 0.1}, above: 0.8999999999, below: 0.9000000001}\n"
+           "  - {name: peak, value: 'max:dist', across: dynamics.lr, max_ratio: 1.000000001}\n"
+           "  - {name: step2, value: 'dist@step:2', across: dynamics.lr, min_ratio: 3.2399999, max_ratio: 3.2400001}\n"
+           "  - {name: start, value: 'dist@initial', across: dynamics.lr, max_ratio: 1.000000001}\n");
+  expect_yaml(yaml, 0, "5 of 5 claims pass");
+  /* the same forms fail when the numbers are wrong */
+  snprintf(yaml, sizeof yaml, "%s%s", UNIT,
+           "  - {name: r05, value: 'rate:dist<1e-2<1e-6', where: {dynamics.lr: 0.5}, above: 0.5000001}\n");
+  expect_yaml(yaml, 1, "FAIL  r05");
+  snprintf(yaml, sizeof yaml, "%s%s", UNIT, "  - {name: never, value: 'dist@step:1000', below: 1}\n");
+  expect_yaml(yaml, 1, "FAIL  never");
+}
+
+Test(sweep, bad_value_forms_are_config_errors) {
+  char yaml[4096];
+  const char *bad[][2] = {{"'rate:dist<1e-6<1e-2'", "needs a > b > 0"},
+                          {"'rate:dist>1e-2<1e-6'", "expected steps, t"},
+                          {"'dist@step:x'", "expected steps, t"},
+                          {"'dist@end:nophase'", "expected steps, t"},
+                          {"'max:nope'", "no metric 'nope'"}};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    snprintf(yaml, sizeof yaml, "%s  - {name: x, value: %s, below: 1}\n", UNIT, bad[i][0]);
+    expect_yaml(yaml, 2, bad[i][1]);
+  }
 }
 
 Test(sweep, a_false_claim_fails_the_reproduction) {

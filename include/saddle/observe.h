@@ -88,6 +88,13 @@ typedef struct {
 /* Checks the syntax of `claims:` against the metric columns and phase names (config errors name the line). */
 sd_status sd_claims_check_config(const sd_config *cfg, const sd_metrics *m, const sd_phase_rule *rules,
                                  size_t n_rules);
+/* Whether `at` names a point of a run with these phase rules: final | initial | min | max, start:P | end:P |
+ * min:P | max:P for a phase P, or step:N. */
+int sd_claims_at_valid(const char *at, const sd_phase_rule *rules, size_t n_rules);
+/* The value of metric column col at `at` (NULL: final). *have = 0 (and NaN) if the phase was not reached or
+ * step N was not observed. */
+double sd_claims_value_at(const sd_metrics *m, const sd_phase *phases, size_t n_phases, size_t col, const char *at,
+                          int *have);
 /* Evaluates every claim; *out (caller frees with sd_free) has *n entries. */
 sd_status sd_claims_evaluate(const sd_config *cfg, const sd_metrics *m, const sd_phase *phases, size_t n_phases,
                              const sd_plateau *plateaus, size_t n_plateaus, sd_claim_result **out, size_t *n);

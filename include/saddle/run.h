@@ -40,6 +40,9 @@ long sd_experiment_steps(const sd_experiment *e);                /* after run */
 double sd_experiment_t(const sd_experiment *e);                  /* after run */
 const char *sd_experiment_dir(const sd_experiment *e);    /* after run */
 const char *sd_experiment_status(const sd_experiment *e); /* after run */
+/* The phase rules (after prepare) and the phases found (after run), *n each; borrowed. */
+const sd_phase_rule *sd_experiment_phase_rules(const sd_experiment *e, size_t *n);
+const sd_phase *sd_experiment_phases(const sd_experiment *e, size_t *n);
 /* Claim results after run (borrowed). */
 const sd_claim_result *sd_experiment_claims(const sd_experiment *e, size_t *n);
 

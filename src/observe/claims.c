@@ -3,7 +3,7 @@
  * Kinds of claim:
  *   - {name, phases_in_order: [a, b, c]}: each phase reached, with positive duration, in this order;
  *   - {name, metric, at, below and/or above}: the metric's value at a point of the run, where at is
- *     final | initial | min | max, or start:P | end:P | min:P | max:P for a phase P;
+ *     final | initial | min | max, start:P | end:P | min:P | max:P for a phase P, or step:N (an observed step);
  *   - {name, plateau_count: N}: the plateau detector found exactly N plateaus;
  *   - {name, jump_times: [t1, t2, ...], rtol: x}: the jumps after the plateaus happened at these times,
  *     each within relative error x;
@@ -26,7 +26,8 @@ static int known_key(const char *k) {
   return 0;
 }
 
-/* Splits "end:alignment" into the point ("end") and the phase ("alignment", or "" if none). */
+/* Splits "end:alignment" into the point ("end") and the phase ("alignment", or "" if none); "step:N" into
+ * "step" and the step's digits. */
 static int split_at(const char *at, char *point, size_t plen, char *phase, size_t flen) {
   const char *colon = strchr(at, ':');
   size_t n = colon ? (size_t)(colon - at) : strlen(at);
@@ -34,6 +35,11 @@ static int split_at(const char *at, char *point, size_t plen, char *phase, size_
   memcpy(point, at, n);
   point[n] = '\0';
   snprintf(phase, flen, "%s", colon ? colon + 1 : "");
+  if (colon && !strcmp(point, "step")) {
+    char *end;
+    long k = strtol(phase, &end, 10);
+    return *phase && !*end && k >= 0;
+  }
   if (colon) return !strcmp(point, "start") || !strcmp(point, "end") || !strcmp(point, "min") || !strcmp(point, "max");
   return !strcmp(point, "final") || !strcmp(point, "initial") || !strcmp(point, "min") || !strcmp(point, "max");
 }
@@ -50,6 +56,49 @@ static sd_status number(const sd_config *cfg, const sd_cfg_node *node, const cha
   if (!*node->value || *end || !isfinite(*out))
     return sd_config_fail_node(cfg, node, key, "expected a number, got '%s'", node->value);
   return SD_OK;
+}
+
+int sd_claims_at_valid(const char *at, const sd_phase_rule *rules, size_t n_rules) {
+  char point[16], phase[128];
+  if (!split_at(at, point, sizeof point, phase, sizeof phase)) return 0;
+  return !*phase || !strcmp(point, "step") || phase_known(rules, n_rules, phase);
+}
+
+static const sd_phase *find_phase(const sd_phase *ph, size_t n, const char *name) {
+  for (size_t i = 0; i < n; i++)
+    if (!strcmp(ph[i].name, name)) return &ph[i];
+  return NULL;
+}
+
+double sd_claims_value_at(const sd_metrics *m, const sd_phase *phases, size_t n_phases, size_t col, const char *at,
+                          int *have) {
+  char point[16] = "final", phase[128] = "";
+  if (at && !split_at(at, point, sizeof point, phase, sizeof phase)) return *have = 0, NAN;
+  size_t rows = sd_metrics_rows(m);
+  size_t lo = 0, hi = rows ? rows - 1 : 0;
+  *have = rows > 0;
+  if (!strcmp(point, "step")) { /* the row observed at exactly this step */
+    double k = strtod(phase, NULL);
+    for (size_t row = 0; row < rows; row++)
+      if (sd_metrics_at(m, row, 0) == k) return sd_metrics_at(m, row, col);
+    return *have = 0, NAN;
+  }
+  if (*phase) {
+    const sd_phase *p = find_phase(phases, n_phases, phase);
+    *have = p && p->reached;
+    if (*have) lo = p->first_row, hi = p->last_row;
+  }
+  if (!*have) return NAN;
+  if (!strcmp(point, "final") || !strcmp(point, "end")) return sd_metrics_at(m, hi, col);
+  if (!strcmp(point, "initial") || !strcmp(point, "start")) return sd_metrics_at(m, lo, col);
+  int want_min = !strcmp(point, "min");
+  double v = sd_metrics_at(m, lo, col);
+  for (size_t row = lo + 1; row <= hi; row++) {
+    double x = sd_metrics_at(m, row, col);
+    if (isnan(x)) return x;
+    if (want_min ? x < v : x > v) v = x;
+  }
+  return v;
 }
 
 sd_status sd_claims_check_config(const sd_config *cfg, const sd_metrics *m, const sd_phase_rule *rules,
@@ -111,19 +160,10 @@ sd_status sd_claims_check_config(const sd_config *cfg, const sd_metrics *m, cons
       return sd_config_fail_node(cfg, c, "claims", "claim '%s' needs 'below' and/or 'above'", name->value);
     if (below) SD_TRY(number(cfg, below, "claims.below", &x));
     if (above) SD_TRY(number(cfg, above, "claims.above", &x));
-    char point[16], phase[128];
-    if (at && !split_at(at->value, point, sizeof point, phase, sizeof phase))
-      return sd_config_fail_node(cfg, at, "claims.at", "'%s': expected final, initial, min, max, or start:P, end:P, min:P, max:P", at->value);
-    if (at && *phase && !phase_known(rules, n_rules, phase))
-      return sd_config_fail_node(cfg, at, "claims.at", "'%s' is not a phase of this run", phase);
+    if (at && !sd_claims_at_valid(at->value, rules, n_rules))
+      return sd_config_fail_node(cfg, at, "claims.at", "'%s': expected final, initial, min, max, start:P, end:P, min:P, max:P for a phase P of this run, or step:N", at->value);
   }
   return SD_OK;
-}
-
-static const sd_phase *find_phase(const sd_phase *ph, size_t n, const char *name) {
-  for (size_t i = 0; i < n; i++)
-    if (!strcmp(ph[i].name, name)) return &ph[i];
-  return NULL;
 }
 
 /* Plateau claims: the count, or the jump times against a list. */
@@ -173,7 +213,6 @@ sd_status sd_claims_evaluate(const sd_config *cfg, const sd_metrics *m, const sd
   if (!list || list->n_kids == 0) return SD_OK;
   sd_claim_result *res = sd_calloc(list->n_kids, sizeof *res);
   if (!res) return sd_error(SD_ERR_NOMEM, "out of memory");
-  size_t rows = sd_metrics_rows(m);
   for (size_t i = 0; i < list->n_kids; i++) {
     const sd_cfg_node *c = list->kids[i];
     sd_claim_result *r = &res[i];
@@ -216,30 +255,8 @@ sd_status sd_claims_evaluate(const sd_config *cfg, const sd_metrics *m, const sd
     }
     const char *metric = sd_cfg_child(c, "metric")->value;
     const sd_cfg_node *at = sd_cfg_child(c, "at"), *below = sd_cfg_child(c, "below"), *above = sd_cfg_child(c, "above");
-    char point[16] = "final", phase[128] = "";
-    if (at) split_at(at->value, point, sizeof point, phase, sizeof phase);
-    size_t col = (size_t)sd_metrics_col(m, metric);
-    size_t lo = 0, hi = rows ? rows - 1 : 0;
-    int have = rows > 0;
-    if (*phase) {
-      const sd_phase *p = find_phase(phases, n_phases, phase);
-      have = p && p->reached;
-      if (have) lo = p->first_row, hi = p->last_row;
-    }
-    double v = NAN;
-    if (have) {
-      if (!strcmp(point, "final") || !strcmp(point, "end")) v = sd_metrics_at(m, hi, col);
-      else if (!strcmp(point, "initial") || !strcmp(point, "start")) v = sd_metrics_at(m, lo, col);
-      else {
-        int want_min = !strcmp(point, "min");
-        v = sd_metrics_at(m, lo, col);
-        for (size_t row = lo + 1; row <= hi; row++) {
-          double x = sd_metrics_at(m, row, col);
-          if (isnan(x)) { v = x; break; }
-          if (want_min ? x < v : x > v) v = x;
-        }
-      }
-    }
+    int have;
+    double v = sd_claims_value_at(m, phases, n_phases, (size_t)sd_metrics_col(m, metric), at ? at->value : NULL, &have);
     double b = below ? strtod(below->value, NULL) : INFINITY, a = above ? strtod(above->value, NULL) : -INFINITY;
     r->value = v;
     r->pass = have && !isnan(v) && v < b && v > a;
@@ -249,7 +266,7 @@ sd_status sd_claims_evaluate(const sd_config *cfg, const sd_metrics *m, const sd
     else snprintf(cond, sizeof cond, "> %s", above->value);
     snprintf(r->condition, sizeof r->condition, "%s at %s %s", metric, at ? at->value : "final", cond);
     if (have) snprintf(r->measured, sizeof r->measured, "%.4g", v);
-    else snprintf(r->measured, sizeof r->measured, "phase %s not reached", phase);
+    else snprintf(r->measured, sizeof r->measured, "%s not reached", at ? at->value : "final");
   }
   *out = res;
   *n = list->n_kids;

@@ -151,6 +151,16 @@ void sd_experiment_parts(sd_experiment *e, sd_problem **problem, sd_dynamics **d
   *dynamics = e->dyn;
 }
 
+const sd_phase *sd_experiment_phases(const sd_experiment *e, size_t *n) {
+  *n = e->n_rules;
+  return e->phases;
+}
+
+const sd_phase_rule *sd_experiment_phase_rules(const sd_experiment *e, size_t *n) {
+  *n = e->n_rules;
+  return e->rules;
+}
+
 const sd_claim_result *sd_experiment_claims(const sd_experiment *e, size_t *n) {
   *n = e->n_claims;
   return e->claims;

@@ -19,7 +19,7 @@ typedef struct {
   const sd_cfg_node **sets; /* n: for an axis of override sets, each value's mapping; else NULL */
 } axis;
 
-enum { V_STEPS, V_T, V_FINAL, V_FIRST_STEP, V_FIRST_T };
+enum { V_STEPS, V_T, V_FINAL, V_MAX, V_FIRST_STEP, V_FIRST_T, V_AT, V_RATE };
 
 typedef struct {
   const sd_cfg_node *node;
@@ -27,7 +27,8 @@ typedef struct {
   int kind;
   char metric[128];
   char op;
-  double thr;
+  double thr, thr2;  /* first_*: the threshold; rate: the two thresholds */
+  char at[128];      /* METRIC@AT: the point of the run */
   size_t n_where;
   const char *where_k[8], *where_v[8];
   double max_ratio, min_ratio, below, above;
@@ -170,37 +171,67 @@ static sd_status number(const sd_config *cfg, const sd_cfg_node *n, const char *
   return SD_OK;
 }
 
-static sd_status parse_value(sd_sweep *s, sclaim *c, const sd_cfg_node *node, const sd_metrics *m) {
+#define VALUE_FORMS "steps, t, final:M, max:M, first_step:M<x, first_t:M>x, M@AT (AT as in a claim's at:) or rate:M<a<b"
+
+/* "M<x" (or "M>x") into c->metric, c->op and c->thr; rest after the number into *tail (NULL: must end there). */
+static int metric_threshold(sclaim *c, const char *s, const char **tail) {
+  const char *op = strpbrk(s, "<>");
+  if (!op || op == s || (size_t)(op - s) >= sizeof c->metric) return 0;
+  memcpy(c->metric, s, (size_t)(op - s));
+  c->metric[op - s] = '\0';
+  c->op = *op;
+  char *end;
+  c->thr = strtod(op + 1, &end);
+  if (end == op + 1) return 0;
+  if (tail) return *tail = end, 1;
+  return !*end;
+}
+
+static sd_status parse_value(sd_sweep *s, sclaim *c, const sd_cfg_node *node, const sd_experiment *e) {
   const char *v = node->value;
   c->value_text = v;
   if (!strcmp(v, "steps")) return c->kind = V_STEPS, SD_OK;
   if (!strcmp(v, "t")) return c->kind = V_T, SD_OK;
-  const char *colon = strchr(v, ':');
-  if (!colon) goto bad;
-  size_t pl = (size_t)(colon - v);
-  const char *rest = colon + 1;
-  if (pl == 5 && !strncmp(v, "final", 5)) {
-    c->kind = V_FINAL;
-    snprintf(c->metric, sizeof c->metric, "%s", rest);
-  } else if ((pl == 10 && !strncmp(v, "first_step", 10)) || (pl == 7 && !strncmp(v, "first_t", 7))) {
-    c->kind = pl == 10 ? V_FIRST_STEP : V_FIRST_T;
-    const char *op = strpbrk(rest, "<>");
-    if (!op || op == rest || (size_t)(op - rest) >= sizeof c->metric) goto bad;
-    memcpy(c->metric, rest, (size_t)(op - rest));
-    c->metric[op - rest] = '\0';
-    c->op = *op;
-    char *end;
-    c->thr = strtod(op + 1, &end);
-    if (end == op + 1 || *end) goto bad;
-  } else {
+  const char *colon = strchr(v, ':'), *atsign = strchr(v, '@');
+  if (atsign && (!colon || atsign < colon)) { /* METRIC@AT */
+    size_t ml = (size_t)(atsign - v);
+    size_t n_rules;
+    const sd_phase_rule *rules = sd_experiment_phase_rules(e, &n_rules);
+    if (!ml || ml >= sizeof c->metric || strlen(atsign + 1) >= sizeof c->at || !sd_claims_at_valid(atsign + 1, rules, n_rules))
+      goto bad;
+    c->kind = V_AT;
+    memcpy(c->metric, v, ml);
+    c->metric[ml] = '\0';
+    snprintf(c->at, sizeof c->at, "%s", atsign + 1);
+  } else if (!colon) {
     goto bad;
+  } else {
+    size_t pl = (size_t)(colon - v);
+    const char *rest = colon + 1;
+    if ((pl == 5 && !strncmp(v, "final", 5)) || (pl == 3 && !strncmp(v, "max", 3))) {
+      c->kind = pl == 5 ? V_FINAL : V_MAX;
+      if (strlen(rest) >= sizeof c->metric) goto bad;
+      snprintf(c->metric, sizeof c->metric, "%s", rest);
+    } else if ((pl == 10 && !strncmp(v, "first_step", 10)) || (pl == 7 && !strncmp(v, "first_t", 7))) {
+      c->kind = pl == 10 ? V_FIRST_STEP : V_FIRST_T;
+      if (!metric_threshold(c, rest, NULL)) goto bad;
+    } else if (pl == 4 && !strncmp(v, "rate", 4)) { /* rate:M<a<b */
+      const char *tail;
+      c->kind = V_RATE;
+      if (!metric_threshold(c, rest, &tail) || c->op != '<' || *tail != '<') goto bad;
+      char *end;
+      c->thr2 = strtod(tail + 1, &end);
+      if (end == tail + 1 || *end || !(c->thr2 < c->thr && c->thr2 > 0))
+        return sd_config_fail_node(s->cfg, node, "sweep_claims.value", "'%s': rate:M<a<b needs a > b > 0", v);
+    } else {
+      goto bad;
+    }
   }
-  if (sd_metrics_col(m, c->metric) < 0)
+  if (sd_metrics_col(sd_experiment_metrics(e), c->metric) < 0)
     return sd_config_fail_node(s->cfg, node, "sweep_claims.value", "no metric '%s' in these runs", c->metric);
   return SD_OK;
 bad:
-  return sd_config_fail_node(s->cfg, node, "sweep_claims.value",
-                             "'%s': expected steps, t, final:METRIC, first_step:METRIC<x or first_t:METRIC>x", v);
+  return sd_config_fail_node(s->cfg, node, "sweep_claims.value", "'%s': expected " VALUE_FORMS, v);
 }
 
 /* where: {dynamics.kind: gd} arrives nested ({dynamics: {kind: gd}}): flatten it back to swept keys. */
@@ -226,7 +257,7 @@ static sd_status read_where(sd_sweep *s, sclaim *c, const sd_cfg_node *map, cons
 static const char *const SC_KEYS[] = {"name", "value", "where", "across", "max_ratio", "min_ratio", "increasing",
                                       "decreasing", "below", "above", "log_slope", "rtol", NULL};
 
-static sd_status read_claims(sd_sweep *s, const sd_cfg_node *list, const sd_metrics *m) {
+static sd_status read_claims(sd_sweep *s, const sd_cfg_node *list, const sd_experiment *e) {
   if (!list) return SD_OK;
   if (list->kind != SD_NODE_SEQ) return sd_config_fail_node(s->cfg, list, "sweep_claims", "expected a list");
   s->claims = sd_calloc(list->n_kids + 1, sizeof *s->claims);
@@ -252,7 +283,7 @@ static sd_status read_claims(sd_sweep *s, const sd_cfg_node *list, const sd_metr
     if (!name || name->kind != SD_NODE_SCALAR) return sd_config_fail_node(s->cfg, n, "sweep_claims.name", "every claim needs a name");
     if (!value || value->kind != SD_NODE_SCALAR) return sd_config_fail_node(s->cfg, n, "sweep_claims.value", "claim '%s' needs a value", name->value);
     c->name = name->value;
-    SD_TRY(parse_value(s, c, value, m));
+    SD_TRY(parse_value(s, c, value, e));
     if (where) {
       if (where->kind != SD_NODE_MAP)
         return sd_config_fail_node(s->cfg, where, "sweep_claims.where", "expected a mapping of swept keys to values");
@@ -384,7 +415,7 @@ sd_status sd_sweep_prepare(const char *config_path, size_t n_overrides, char *co
     sd_experiment *e = NULL;
     if (rc == SD_OK) rc = sd_experiment_prepare(config_path, s->n_over, s->over, &e);
     if (rc == SD_OK && i == 0) {
-      rc = read_claims(s, sd_config_raw(cfg, "sweep_claims"), sd_experiment_metrics(e));
+      rc = read_claims(s, sd_config_raw(cfg, "sweep_claims"), e);
       s->name = sd_strdup(sd_experiment_name(e));
       if (rc == SD_OK && !s->name) rc = sd_error(SD_ERR_NOMEM, "out of memory");
     }
@@ -417,6 +448,16 @@ sd_status sd_sweep_prepare(const char *config_path, size_t n_overrides, char *co
   return SD_OK;
 }
 
+/* The first row at or after `from` where column col crosses thr (op '<': ≤ thr, '>': ≥ thr); rows if never. */
+static size_t first_row(const sd_metrics *m, size_t col, char op, double thr, size_t from) {
+  size_t rows = sd_metrics_rows(m);
+  for (size_t r = from; r < rows; r++) {
+    double v = sd_metrics_at(m, r, col);
+    if (op == '<' ? v <= thr : v >= thr) return r;
+  }
+  return rows;
+}
+
 static double claim_value(const sclaim *c, const sd_experiment *e) {
   if (c->kind == V_STEPS) return (double)sd_experiment_steps(e);
   if (c->kind == V_T) return sd_experiment_t(e);
@@ -424,12 +465,28 @@ static double claim_value(const sclaim *c, const sd_experiment *e) {
   long col = sd_metrics_col(m, c->metric);
   size_t rows = sd_metrics_rows(m);
   if (col < 0 || !rows) return NAN;
-  if (c->kind == V_FINAL) return sd_metrics_at(m, rows - 1, (size_t)col);
-  for (size_t r = 0; r < rows; r++) {
-    double v = sd_metrics_at(m, r, (size_t)col);
-    if (c->op == '<' ? v <= c->thr : v >= c->thr) return sd_metrics_at(m, r, c->kind == V_FIRST_STEP ? 0 : 1);
+  size_t k = (size_t)col;
+  if (c->kind == V_FINAL) return sd_metrics_at(m, rows - 1, k);
+  if (c->kind == V_MAX) {
+    double v = -INFINITY;
+    for (size_t r = 0; r < rows; r++) v = fmax(v, sd_metrics_at(m, r, k)); /* fmax skips NaN rows */
+    return v;
   }
-  return NAN; /* never reached: the claim fails */
+  if (c->kind == V_AT) {
+    size_t n_ph;
+    const sd_phase *ph = sd_experiment_phases(e, &n_ph);
+    int have;
+    return sd_claims_value_at(m, ph, n_ph, k, c->at, &have);
+  }
+  size_t r = first_row(m, k, c->op, c->thr, 0);
+  if (r == rows) return NAN; /* never reached: the claim fails */
+  if (c->kind == V_RATE) { /* the mean contraction per step between the two crossings: (e_b/e_a)^(1/(k_b − k_a)) */
+    size_t r2 = first_row(m, k, '<', c->thr2, r);
+    if (r2 == rows || r2 == r) return NAN; /* never reached, or no step between the two */
+    double s1 = sd_metrics_at(m, r, 0), s2 = sd_metrics_at(m, r2, 0);
+    return pow(sd_metrics_at(m, r2, k) / sd_metrics_at(m, r, k), 1.0 / (s2 - s1));
+  }
+  return sd_metrics_at(m, r, c->kind == V_FIRST_STEP ? 0 : 1);
 }
 
 static int matches(const sd_sweep *s, const sclaim *c, size_t i) {
