@@ -7,20 +7,28 @@
  *     and 1), σ⋆ = linspace(1, 1/κ, r), M⋆ = U⋆ diag(σ⋆) V⋆ᵀ; κ = σ₁/σ_r of M⋆
  *   init small_random: entries α·N(0,1)/√n₁ (normalize n; or /√r', or none); spectral: top-r' SVD of A^*(y)
  *     (of M⋆ for factorization), L₀ = U₀Σ₀^{1/2}, R₀ = V₀Σ₀^{1/2}
+ *   truth product: M⋆ = G₁G₂ᵀ/σ₁(G₁G₂ᵀ), G entries N(0, 1), n × r (a general rank-r matrix, σ₁ = 1)
  *   preconditioner (ScaledGD(λ)): ∇_L(RᵀR + λI)⁻¹, ∇_R(LᵀL + λI)⁻¹
- * Parameters: L then R in one block (views L and R), row-major. */
+ *   invariance probe (twin_shift s > 0, lowrank.md §3 claim 3): a second, independent copy from
+ *     (L₀Q, R₀Q^{-ᵀ}), Q = G + sI (G r'×r' N(0, 1), init stream index 1), trained alongside by the same
+ *     dynamics; the loss is the sum of both copies' losses, invariance_gap = ‖LRᵀ − L₂R₂ᵀ‖_F/‖LRᵀ‖_F and all
+ *     other observables are the first copy's. ScaledGD keeps the gap at round-off, GD does not.
+ * Parameters: L then R (then L₂, R₂) in one block (views L, R, L2, R2), row-major. */
 #include "problems/asym.h"
 
 #include <cblas.h>
+#include <lapacke.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "saddle/alloc.h"
 #include "saddle/linalg.h"
 #include "saddle/rng.h"
 
-enum { OBS_REL, OBS_TRAIN, OBS_IMBALANCE, OBS_COND_L, OBS_COND_R, OBS_SIGMA, N_OBS };
-static const char *const OBS_NAMES[N_OBS] = {"rel_error", "train_error", "imbalance", "cond_LL", "cond_RR", "sigma"};
+enum { OBS_REL, OBS_TRAIN, OBS_IMBALANCE, OBS_COND_L, OBS_COND_R, OBS_SIGMA, OBS_GAP, N_OBS };
+static const char *const OBS_NAMES[N_OBS] = {"rel_error", "train_error", "imbalance", "cond_LL", "cond_RR", "sigma",
+                                             "invariance_gap"};
 
 typedef struct {
   sd_problem base;
@@ -34,10 +42,13 @@ typedef struct {
   double *res;        /* m */
   double *K, *K2;     /* w × w */
   sd_svd svd_X, svd_K;
+  int copies;         /* 2 with the invariance probe */
+  size_t copy_dim;    /* (n₁ + n₂)·r' */
+  double *Q;          /* r' × r', the probe's transformation */
   size_t obs_len[N_OBS];
-  const char *view_names[2];
-  size_t view_offset[2];
-  size_t view_shape[2][2];
+  const char *view_names[4];
+  size_t view_offset[4];
+  size_t view_shape[4][2];
   long fallbacks;
 } asym;
 
@@ -61,41 +72,48 @@ static double grad_matrix(asym *q, const double *L, const double *R) {
 
 static double as_loss_grad(sd_problem *p, const double *theta, double *grad) {
   asym *q = (asym *)p;
-  const double *L = theta, *R = theta + (size_t)q->n1 * q->w;
-  double rr = grad_matrix(q, L, R);
-  if (grad) {
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, q->n1, q->w, q->n2, 1.0, q->Z, q->n2, R, q->w, 0.0, grad, q->w);
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, q->n2, q->w, q->n1, 1.0, q->Z, q->n2, L, q->w, 0.0,
-                grad + (size_t)q->n1 * q->w, q->w);
+  double loss = 0;
+  for (int c = 0; c < q->copies; c++) {
+    const double *L = theta + c * q->copy_dim, *R = L + (size_t)q->n1 * q->w;
+    loss += q->c * grad_matrix(q, L, R);
+    if (!grad) continue;
+    double *gL = grad + c * q->copy_dim, *gR = gL + (size_t)q->n1 * q->w;
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, q->n1, q->w, q->n2, 1.0, q->Z, q->n2, R, q->w, 0.0, gL, q->w);
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, q->n2, q->w, q->n1, 1.0, q->Z, q->n2, L, q->w, 0.0, gR, q->w);
   }
-  return q->c * rr;
+  return loss;
 }
 
-/* Only the L (v = 0) or the R (v = 1) part: one product instead of two. */
+/* Only view v's part (L, R, then L₂, R₂): one product instead of two. The loss is still both copies'. */
 static double as_loss_grad_view(sd_problem *p, const double *theta, size_t v, double *grad) {
   asym *q = (asym *)p;
-  const double *L = theta, *R = theta + (size_t)q->n1 * q->w;
-  double rr = grad_matrix(q, L, R);
-  if (v == 0)
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, q->n1, q->w, q->n2, 1.0, q->Z, q->n2, R, q->w, 0.0, grad, q->w);
+  size_t c = v / 2, off = c * q->copy_dim;
+  const double *L = theta + off, *R = L + (size_t)q->n1 * q->w;
+  double loss = q->c * grad_matrix(q, L, R);
+  if (v % 2 == 0)
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, q->n1, q->w, q->n2, 1.0, q->Z, q->n2, R, q->w, 0.0, grad + off, q->w);
   else
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, q->n2, q->w, q->n1, 1.0, q->Z, q->n2, L, q->w, 0.0,
-                grad + (size_t)q->n1 * q->w, q->w);
-  return q->c * rr;
+                grad + off + (size_t)q->n1 * q->w, q->w);
+  if (q->copies == 2) { /* the other copy's loss (its residual only) */
+    const double *L2 = theta + (1 - c) * q->copy_dim;
+    loss += q->c * grad_matrix(q, L2, L2 + (size_t)q->n1 * q->w);
+  }
+  return loss;
 }
 
 static sd_status as_precondition_view(sd_problem *p, const double *theta, size_t v, double *g, double lambda) {
   asym *q = (asym *)p;
-  const double *L = theta, *R = theta + (size_t)q->n1 * q->w;
-  if (v == 0) return sd_solve_gram_right(q->n1, q->w, g, q->n2, R, lambda, q->K, &q->fallbacks);
-  return sd_solve_gram_right(q->n2, q->w, g + (size_t)q->n1 * q->w, q->n1, L, lambda, q->K, &q->fallbacks);
+  size_t off = v / 2 * q->copy_dim;
+  const double *L = theta + off, *R = L + (size_t)q->n1 * q->w;
+  if (v % 2 == 0) return sd_solve_gram_right(q->n1, q->w, g + off, q->n2, R, lambda, q->K, &q->fallbacks);
+  return sd_solve_gram_right(q->n2, q->w, g + off + (size_t)q->n1 * q->w, q->n1, L, lambda, q->K, &q->fallbacks);
 }
 
 static sd_status as_precondition(sd_problem *p, const double *theta, double *g, double lambda) {
   asym *q = (asym *)p;
-  const double *L = theta, *R = theta + (size_t)q->n1 * q->w;
-  SD_TRY(sd_solve_gram_right(q->n1, q->w, g, q->n2, R, lambda, q->K, &q->fallbacks));
-  return sd_solve_gram_right(q->n2, q->w, g + (size_t)q->n1 * q->w, q->n1, L, lambda, q->K, &q->fallbacks);
+  for (size_t v = 0; v < 2 * (size_t)q->copies; v++) SD_TRY(as_precondition_view(p, theta, v, g, lambda));
+  return SD_OK;
 }
 
 static double gram_cond(asym *q, const double *F, int rows) {
@@ -128,13 +146,20 @@ static void as_observe(sd_problem *p, const double *theta, double t, double *out
   *o[OBS_IMBALANCE] = sqrt(b);
   *o[OBS_COND_L] = gram_cond(q, L, q->n1);
   *o[OBS_COND_R] = gram_cond(q, R, q->n2);
+  if (q->copies == 2) { /* ‖LRᵀ − L₂R₂ᵀ‖/‖LRᵀ‖, before the SVD below overwrites X */
+    const double *L2 = theta + q->copy_dim, *R2 = L2 + (size_t)q->n1 * q->w;
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, q->n1, q->n2, q->w, 1.0, L2, q->w, R2, q->w, 0.0, q->Z, q->n2);
+    double num = 0, den = 0;
+    for (size_t i = 0; i < nn; i++) num += (q->X[i] - q->Z[i]) * (q->X[i] - q->Z[i]), den += q->X[i] * q->X[i];
+    *o[OBS_GAP] = sqrt(num / den);
+  }
   int ok = sd_svd_run(&q->svd_X, q->X) == SD_OK;
   for (size_t i = 0; i < q->obs_len[OBS_SIGMA]; i++) o[OBS_SIGMA][i] = ok ? q->svd_X.s[i] : NAN;
 }
 
 static void as_destroy(sd_problem *p) {
   asym *q = (asym *)p;
-  double *b[] = {q->A, q->y, q->Mstar, q->X, q->Z, q->res, q->K, q->K2, q->base.theta0};
+  double *b[] = {q->A, q->y, q->Mstar, q->X, q->Z, q->res, q->K, q->K2, q->Q, q->base.theta0};
   for (size_t i = 0; i < sizeof b / sizeof b[0]; i++) sd_free(b[i]);
   sd_svd_free(&q->svd_X);
   sd_svd_free(&q->svd_K);
@@ -164,11 +189,61 @@ static sd_status sign_basis(uint64_t seed, uint32_t index, int n, int r, double 
   return rc;
 }
 
+/* M⋆ = G₁G₂ᵀ/σ₁(G₁G₂ᵀ) from G₁ (into U, n₁ × r) and G₂ (into V, n₂ × r), truth stream index 2. */
+static sd_status product_truth(asym *q, uint64_t seed, double *U, double *V) {
+  sd_rng rng;
+  sd_rng_init(&rng, seed, SD_STREAM_TRUTH, 2);
+  sd_rng_normal_fill(&rng, U, (size_t)q->n1 * q->r, 1.0);
+  sd_rng_normal_fill(&rng, V, (size_t)q->n2 * q->r, 1.0);
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, q->n1, q->n2, q->r, 1.0, U, q->r, V, q->r, 0.0, q->Mstar, q->n2);
+  memcpy(q->X, q->Mstar, (size_t)q->n1 * q->n2 * sizeof(double));
+  SD_TRY(sd_svd_run(&q->svd_X, q->X));
+  cblas_dscal(q->n1 * q->n2, 1.0 / q->svd_X.s[0], q->Mstar, 1);
+  return SD_OK;
+}
+
+/* The probe's copy: L₂ = L₀Q, R₂ = R₀Q^{-ᵀ} (Q drawn, or loaded as arrays.Q). */
+static sd_status twin_init(asym *q, const sd_config *cfg, uint64_t seed, sd_arrays *arrays) {
+  int w = q->w;
+  size_t sq[2] = {(size_t)w, (size_t)w};
+  int loaded;
+  SD_TRY(sd_arrays_try_load(arrays, "Q", 2, sq, q->Q, &loaded));
+  if (!loaded) {
+    sd_rng rng;
+    sd_rng_init(&rng, seed, SD_STREAM_INIT, 1);
+    sd_rng_normal_fill(&rng, q->Q, (size_t)w * w, 1.0);
+    for (int i = 0; i < w; i++) q->Q[(size_t)i * w + i] += sd_config_real(cfg, "problem.twin_shift");
+  }
+  SD_TRY(sd_arrays_register(arrays, "Q", 2, sq, q->Q));
+  const double *L = q->base.theta0, *R = L + (size_t)q->n1 * w;
+  double *L2 = q->base.theta0 + q->copy_dim, *R2 = L2 + (size_t)q->n1 * w;
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, q->n1, w, w, 1.0, L, w, q->Q, w, 0.0, L2, w);
+  /* R₂Qᵀ = R₀: solve Q R₂ᵀ = R₀ᵀ (K2 ← Q, X's first r'·n₂ entries ← R₀ᵀ) */
+  memcpy(q->K2, q->Q, (size_t)w * w * sizeof(double));
+  for (int j = 0; j < q->n2; j++)
+    for (int k = 0; k < w; k++) q->X[(size_t)k * q->n2 + j] = R[(size_t)j * w + k];
+  lapack_int *piv = sd_malloc((size_t)w * sizeof *piv);
+  if (!piv) return sd_error(SD_ERR_NOMEM, "out of memory");
+  lapack_int info = LAPACKE_dgesv(LAPACK_ROW_MAJOR, w, q->n2, q->K2, w, piv, q->X, q->n2);
+  sd_free(piv);
+  if (info != 0) return sd_config_fail(cfg, "problem.twin_shift", "the probe's Q is singular: choose another shift or seed");
+  for (int j = 0; j < q->n2; j++)
+    for (int k = 0; k < w; k++) R2[(size_t)j * w + k] = q->X[(size_t)k * q->n2 + j];
+  return SD_OK;
+}
+
 static sd_status as_setup(asym *q, const sd_config *cfg, uint64_t seed, sd_arrays *arrays) {
   int n1 = q->n1, n2 = q->n2, r = q->r, w = q->w;
   size_t nn = (size_t)n1 * n2;
   double *U = sd_malloc((size_t)n1 * r * sizeof(double)), *V = sd_malloc((size_t)n2 * r * sizeof(double));
   sd_status rc = U && V ? SD_OK : sd_error(SD_ERR_NOMEM, "out of memory");
+  if (rc == SD_OK && !strcmp(sd_config_str(cfg, "problem.truth"), "product")) {
+    rc = product_truth(q, seed, U, V);
+    sd_free(U);
+    sd_free(V);
+    SD_TRY(rc);
+    goto drawn;
+  }
   if (rc == SD_OK) rc = sign_basis(seed, 0, n1, r, U);
   if (rc == SD_OK) rc = sign_basis(seed, 1, n2, r, V);
   if (rc == SD_OK) {
@@ -183,6 +258,7 @@ static sd_status as_setup(asym *q, const sd_config *cfg, uint64_t seed, sd_array
   sd_free(U);
   sd_free(V);
   SD_TRY(rc);
+drawn:;
   size_t sm[2] = {(size_t)n1, (size_t)n2};
   int loaded;
   SD_TRY(sd_arrays_load_or_draw(arrays, "M_star", 2, sm, q->Mstar, &loaded));
@@ -230,7 +306,8 @@ static sd_status as_setup(asym *q, const sd_config *cfg, uint64_t seed, sd_array
   }
   int l1, l2;
   SD_TRY(sd_arrays_load_or_draw(arrays, "L0", 2, sl, L, &l1));
-  return sd_arrays_load_or_draw(arrays, "R0", 2, sr, R, &l2);
+  SD_TRY(sd_arrays_load_or_draw(arrays, "R0", 2, sr, R, &l2));
+  return q->copies == 2 ? twin_init(q, cfg, seed, arrays) : SD_OK;
 }
 
 static sd_status as_create(const sd_config *cfg, uint64_t seed, sd_arrays *arrays, sd_problem **out) {
@@ -240,26 +317,39 @@ static sd_status as_create(const sd_config *cfg, uint64_t seed, sd_arrays *array
   if (w == 0) w = r;
   int mn = n1 < n2 ? n1 : n2;
   if (r > mn) return sd_config_fail(cfg, "problem.rank", "rank %d exceeds min(rows, cols) = %d", r, mn);
+  if (sd_config_real(cfg, "problem.twin_shift") > 0) {
+    /* the probe trains both copies as one problem: dynamics that couple them would change the first copy */
+    const char *kind = sd_config_peek(cfg, "dynamics.kind"), *rule = sd_config_peek(cfg, "dynamics.damping_rule"),
+               *clip = sd_config_peek(cfg, "clip.grad_norm");
+    if (kind && !strcmp(kind, "scaled_gd") && rule && !strcmp(rule, "sqrt_loss"))
+      return sd_config_fail(cfg, "problem.twin_shift", "the invariance probe cannot share PrecGD's damping √loss between copies");
+    if (clip && strtod(clip, NULL) > 0)
+      return sd_config_fail(cfg, "problem.twin_shift", "the invariance probe cannot share gradient clipping between copies");
+  }
   asym *q = sd_calloc(1, sizeof *q);
   if (!q) return sd_error(SD_ERR_NOMEM, "out of memory");
   q->n1 = n1, q->n2 = n2, q->r = r, q->w = w;
   q->sensing = !strcmp(sd_config_str(cfg, "problem.operator"), "gaussian");
   q->m = q->sensing ? (int)sd_config_int(cfg, "problem.measurements") : 0;
   q->c = sd_config_real(cfg, "problem.loss_scale");
-  size_t nn = (size_t)n1 * n2, dim = (size_t)(n1 + n2) * w;
+  q->copies = sd_config_real(cfg, "problem.twin_shift") > 0 ? 2 : 1;
+  q->copy_dim = (size_t)(n1 + n2) * w;
+  size_t nn = (size_t)n1 * n2, dim = q->copies * q->copy_dim;
   q->Mstar = sd_malloc(nn * sizeof(double));
   q->X = sd_malloc(nn * sizeof(double));
   q->Z = sd_malloc(nn * sizeof(double));
   q->K = sd_malloc((size_t)w * w * sizeof(double));
   q->K2 = sd_malloc((size_t)w * w * sizeof(double));
   q->base.theta0 = sd_malloc(dim * sizeof(double));
+  if (q->copies == 2) q->Q = sd_malloc((size_t)w * w * sizeof(double));
   if (q->sensing) {
     q->A = sd_malloc((size_t)q->m * nn * sizeof(double));
     q->y = sd_malloc((size_t)q->m * sizeof(double));
     q->res = sd_malloc((size_t)q->m * sizeof(double));
   }
   sd_status rc = SD_OK;
-  if (!q->Mstar || !q->X || !q->Z || !q->K || !q->K2 || !q->base.theta0 || (q->sensing && (!q->A || !q->y || !q->res)))
+  if (!q->Mstar || !q->X || !q->Z || !q->K || !q->K2 || !q->base.theta0 || (q->sensing && (!q->A || !q->y || !q->res)) ||
+      (q->copies == 2 && !q->Q))
     rc = sd_error(SD_ERR_NOMEM, "out of memory for the asymmetric problem");
   if (rc == SD_OK) rc = sd_svd_create(&q->svd_X, n1, n2, 0, 0);
   if (rc == SD_OK) rc = sd_svd_create(&q->svd_K, w, w, 0, 0);
@@ -273,20 +363,22 @@ static sd_status as_create(const sd_config *cfg, uint64_t seed, sd_arrays *array
   q->base.param_name = "theta";
   q->base.param_ndim = 1;
   q->base.param_shape[0] = dim;
-  q->view_names[0] = "L", q->view_names[1] = "R";
-  q->view_offset[0] = 0, q->view_offset[1] = (size_t)n1 * w;
-  q->view_shape[0][0] = (size_t)n1, q->view_shape[0][1] = (size_t)w;
-  q->view_shape[1][0] = (size_t)n2, q->view_shape[1][1] = (size_t)w;
-  q->base.n_views = 2;
+  static const char *const VIEWS[4] = {"L", "R", "L2", "R2"};
+  for (size_t v = 0; v < 2 * (size_t)q->copies; v++) {
+    q->view_names[v] = VIEWS[v];
+    q->view_offset[v] = v / 2 * q->copy_dim + (v % 2 ? (size_t)n1 * w : 0);
+    q->view_shape[v][0] = (size_t)(v % 2 ? n2 : n1), q->view_shape[v][1] = (size_t)w;
+  }
+  q->base.n_views = 2 * (size_t)q->copies;
   q->base.view_name = q->view_names;
   q->base.view_offset = q->view_offset;
   q->base.view_shape = (const size_t(*)[2])q->view_shape;
   for (int i = 0; i < N_OBS; i++) q->obs_len[i] = 1;
   q->obs_len[OBS_SIGMA] = (size_t)(r + 1 < mn ? r + 1 : mn);
-  q->base.n_obs = N_OBS;
+  q->base.n_obs = q->copies == 2 ? N_OBS : N_OBS - 1;
   q->base.obs_names = OBS_NAMES;
   q->base.obs_len = q->obs_len;
-  q->base.obs_total = 5 + q->obs_len[OBS_SIGMA];
+  q->base.obs_total = 5 + q->obs_len[OBS_SIGMA] + (q->copies == 2);
   *out = &q->base;
   return SD_OK;
 }
@@ -299,8 +391,12 @@ static const sd_param AS_PARAMS[] = {
     {"operator", SD_T_ENUM, "identity", SD_NO_BOUNDS, "identity|gaussian",
      "identity: factorization of M⋆; gaussian: m measurements ⟨A_k, M⋆⟩, A_k = randn/√m"},
     {"measurements", SD_T_INT, "1000", 1, 1e9, NULL, "m (gaussian operator)"},
-    {"kappa", SD_T_REAL, "10", 1, 1e300, NULL, "κ = σ₁/σ_r of M⋆; σ⋆ = linspace(1, 1/κ, r)"},
+    {"truth", SD_T_ENUM, "tong", SD_NO_BOUNDS, "tong|product",
+     "tong: G-Tong (sign-matrix singular vectors, σ⋆ = linspace(1, 1/κ, r)); product: G₁G₂ᵀ/σ₁, G Gaussian n × r"},
+    {"kappa", SD_T_REAL, "10", 1, 1e300, NULL, "κ = σ₁/σ_r of M⋆; σ⋆ = linspace(1, 1/κ, r) (truth tong)"},
     {"loss_scale", SD_T_REAL, "0.5", 1e-300, 1e300, NULL, "c in c‖A(LRᵀ) − y‖² (½ in the official codes)"},
+    {"twin_shift", SD_T_REAL, "0", 0, 1e300, NULL,
+     "s > 0: invariance probe, a second copy from (L₀Q, R₀Q^{-ᵀ}), Q = N(0,1) + sI; observable invariance_gap"},
 };
 
 static const sd_param AS_INIT[] = {
@@ -309,7 +405,7 @@ static const sd_param AS_INIT[] = {
     {"normalize", SD_T_ENUM, "n", SD_NO_BOUNDS, "n|width|none", "entries α·N(0,1)/√n₁ (n, the spec's N(0, α²/n)), /√r', or none"},
 };
 
-static const char *const AS_ARRAYS[] = {"M_star", "A", "L0", "R0", NULL};
+static const char *const AS_ARRAYS[] = {"M_star", "A", "L0", "R0", "Q", NULL};
 
 static const sd_phase_rule AS_PHASES[] = {
     {"escape", "rel_error", '<', 0.5, "from the initialization until half of M⋆ is fitted"},
