@@ -132,3 +132,5 @@ Test(asym, invariance_probe_starts_equal_and_leaves_the_first_copy_alone) {
 }
 
 Test(asym, reproduce_tong21_invariance) { th_reproduce("tong21-invariance", "7 of 7 claims pass"); }
+
+Test(asym, reproduce_jia23_scaledgd_tiny) { th_reproduce("jia23-scaledgd-tiny", "5 of 5 claims pass"); }

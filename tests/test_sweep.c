@@ -138,3 +138,18 @@ Test(sweep, reproduce_stoger21_width) {
   th_sh(cmd, NULL, 0);
   free(d);
 }
+
+#define POWER_BASE                                                                                                  \
+  "problem: {kind: quadratic, d: 4, h_max: 1, h_min: 1}\ndynamics: {kind: gd, lr: 0.5}\nrun: {max_steps: 5}\n"          \
+  "observe: {schedule: every, every: 1}\nsweep:\n  - {key: dynamics.lr, values: [0.1, 0.3]}\nsweep_claims:\n"
+
+Test(sweep, power_law_exponent_of_a_hand_computed_case) {
+  /* dist at step 2 is (1 − η)²·dist₀: between η = 0.1 and 0.3 it falls by (0.7/0.9)², a power law in η with
+   * exponent 2·ln(7/9)/ln 3 = −0.45748 */
+  expect_yaml(POWER_BASE "  - {name: p, value: 'dist@step:2', across: dynamics.lr, power_law: -0.45748, rtol: 0.0001}\n", 0,
+              "PASS  p");
+  expect_yaml(POWER_BASE "  - {name: p, value: 'dist@step:2', across: dynamics.lr, power_law: -0.46, rtol: 0.001}\n", 1,
+              "FAIL  p");
+  expect_yaml(POWER_BASE "  - {name: p, value: 'dist@step:2', across: dynamics.lr, power_law: -0.46, log_slope: 1, rtol: 0.001}\n",
+              2, "not both");
+}

@@ -34,6 +34,7 @@ typedef struct {
   double max_ratio, min_ratio, below, above;
   int increasing, decreasing;
   double log_slope, rtol; /* least-squares slope of the value against log10(across), and its tolerance */
+  int power;              /* log_slope is the exponent of a power law: the slope of log10(value) instead */
 } sclaim;
 
 struct sd_sweep {
@@ -255,7 +256,7 @@ static sd_status read_where(sd_sweep *s, sclaim *c, const sd_cfg_node *map, cons
 }
 
 static const char *const SC_KEYS[] = {"name", "value", "where", "across", "max_ratio", "min_ratio", "increasing",
-                                      "decreasing", "below", "above", "log_slope", "rtol", NULL};
+                                      "decreasing", "below", "above", "log_slope", "power_law", "rtol", NULL};
 
 static sd_status read_claims(sd_sweep *s, const sd_cfg_node *list, const sd_experiment *e) {
   if (!list) return SD_OK;
@@ -275,7 +276,7 @@ static sd_status read_claims(sd_sweep *s, const sd_cfg_node *list, const sd_expe
       int known = 0;
       for (int j = 0; SC_KEYS[j]; j++) known |= !strcmp(SC_KEYS[j], n->kids[k]->key);
       if (!known)
-        return sd_config_fail_node(s->cfg, n->kids[k], "sweep_claims", "unknown key '%s' (name, value, where, across, max_ratio, min_ratio, increasing, below, above)",
+        return sd_config_fail_node(s->cfg, n->kids[k], "sweep_claims", "unknown key '%s' (name, value, where, across, max_ratio, min_ratio, increasing, decreasing, below, above, log_slope, power_law, rtol)",
                                    n->kids[k]->key);
     }
     const sd_cfg_node *name = sd_cfg_child(n, "name"), *value = sd_cfg_child(n, "value"), *where = sd_cfg_child(n, "where"),
@@ -312,10 +313,13 @@ static sd_status read_claims(sd_sweep *s, const sd_cfg_node *list, const sd_expe
       SD_TRY(number(s->cfg, x, "sweep_claims.above", &c->above));
       conditions++;
     }
-    if ((x = sd_cfg_child(n, "log_slope"))) {
-      SD_TRY(number(s->cfg, x, "sweep_claims.log_slope", &c->log_slope));
+    if (sd_cfg_child(n, "log_slope") && sd_cfg_child(n, "power_law"))
+      return sd_config_fail_node(s->cfg, n, "sweep_claims", "claim '%s': log_slope or power_law, not both", c->name);
+    if ((x = sd_cfg_child(n, "log_slope")) || (x = sd_cfg_child(n, "power_law"))) {
+      c->power = !strcmp(x->key, "power_law");
+      SD_TRY(number(s->cfg, x, c->power ? "sweep_claims.power_law" : "sweep_claims.log_slope", &c->log_slope));
       const sd_cfg_node *rt = sd_cfg_child(n, "rtol");
-      if (!rt) return sd_config_fail_node(s->cfg, x, "sweep_claims.rtol", "log_slope needs rtol");
+      if (!rt) return sd_config_fail_node(s->cfg, x, "sweep_claims.rtol", "%s needs rtol", x->key);
       SD_TRY(number(s->cfg, rt, "sweep_claims.rtol", &c->rtol));
       conditions++;
     }
@@ -332,7 +336,7 @@ static sd_status read_claims(sd_sweep *s, const sd_cfg_node *list, const sd_expe
     if (!conditions)
       return sd_config_fail_node(s->cfg, n, "sweep_claims", "claim '%s' needs a condition (max_ratio, min_ratio, increasing, below, above)", c->name);
     if ((c->increasing || c->decreasing || !isnan(c->log_slope)) && !c->across)
-      return sd_config_fail_node(s->cfg, n, "sweep_claims.across", "increasing and decreasing need across: the axis to order by");
+      return sd_config_fail_node(s->cfg, n, "sweep_claims.across", "increasing, decreasing, log_slope and power_law need across: the axis to order by");
   }
   return SD_OK;
 }
@@ -529,17 +533,18 @@ static void evaluate(sd_sweep *s, size_t j) {
   }
   double ratio = hi / lo;
   double slope = NAN;
-  if (!isnan(c->log_slope)) { /* least squares of the values against log10 of the across axis */
+  if (!isnan(c->log_slope)) { /* least squares of the values (power law: their log10) against log10 of the across axis */
     size_t a = (size_t)axis_index(s, c->across);
     double sx = 0, sy = 0, sxx = 0, sxy = 0;
     for (size_t k = 0; k < n; k++) {
       double x = log10(strtod(axis_value(s, idx[k], a), NULL)), y = s->values[idx[k] * s->n_claims + j];
+      if (c->power) y = log10(y);
       sx += x, sy += y, sxx += x * x, sxy += x * y;
     }
     slope = (n * sxy - sx * sy) / (n * sxx - sx * sx);
     if (!(n >= 2 && fabs(slope - c->log_slope) <= c->rtol * fabs(c->log_slope))) pass = 0;
     size_t l = strlen(r->measured);
-    snprintf(r->measured + l, sizeof r->measured - l, " (slope per decade %.4g)", slope);
+    snprintf(r->measured + l, sizeof r->measured - l, c->power ? " (exponent %.4g)" : " (slope per decade %.4g)", slope);
   }
   if (!isnan(c->max_ratio) && !(lo > 0 && ratio <= c->max_ratio)) pass = 0;
   if (!isnan(c->min_ratio) && !(lo > 0 && ratio >= c->min_ratio)) pass = 0;
@@ -551,7 +556,8 @@ static void evaluate(sd_sweep *s, size_t j) {
   if (c->increasing) cl += (size_t)snprintf(cond + cl, sizeof cond - cl, " increasing in %s", c->across);
   if (c->decreasing) cl += (size_t)snprintf(cond + cl, sizeof cond - cl, " decreasing in %s", c->across);
   if (!isnan(c->log_slope))
-    cl += (size_t)snprintf(cond + cl, sizeof cond - cl, ", slope per decade of %s %g ± %g%%", c->across, c->log_slope, 100 * c->rtol);
+    cl += (size_t)snprintf(cond + cl, sizeof cond - cl, c->power ? ", ∝ %s^%g ± %g%%" : ", slope per decade of %s %g ± %g%%",
+                           c->across, c->log_slope, 100 * c->rtol);
   if (!isnan(c->max_ratio)) cl += (size_t)snprintf(cond + cl, sizeof cond - cl, ", max/min <= %g", c->max_ratio);
   if (!isnan(c->min_ratio)) cl += (size_t)snprintf(cond + cl, sizeof cond - cl, ", max/min >= %g", c->min_ratio);
   if (isfinite(c->below)) cl += (size_t)snprintf(cond + cl, sizeof cond - cl, ", < %g", c->below);
