@@ -37,13 +37,10 @@ typedef struct {
   double s0_norm;
   /* workspaces */
   double *E;       /* n × n */
-  double *Z;       /* n × r */
   double *P1;      /* r₁ × r₁ */
-  double *W;       /* r₁ × r */
-  double *Pi;      /* r × r */
-  double *Y;       /* (n−r₁) × r */
   double *S;       /* (n−r₁)² */
   double *Kt;      /* r₁ × (n−r₁) */
+  double *work;    /* sd_symfact_blocks_work(n, r, r₁) */
   sd_svd svd;      /* of X, for eig */
   size_t obs_len[N_OBS_MAX];
 } symfact;
@@ -68,33 +65,48 @@ static double sf_loss_grad(sd_problem *p, const double *X, double *grad) {
   return q->c * en * en;
 }
 
-/* The Schur block S of P = ZZᵀ (Z = VᵀX) into q->S, K into q->Kt (transposed), P₁ into q->P1.
- * Returns 0 when P₁ is singular (rank Z₁ < r₁: the decomposition does not exist there). */
-static int schur(symfact *q, const double *X) {
-  int n = q->n, r = q->r, r1 = q->r1, r2 = n - r1;
-  cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, r, n, 1.0, q->V, n, X, r, 0.0, q->Z, r);
-  const double *Z1 = q->Z, *Z2 = q->Z + (size_t)r1 * r;
-  cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, r1, r, 1.0, Z1, r, 0.0, q->P1, r1);
+/* Workspace of sd_symfact_blocks: Z (n × r), the Cholesky factor L (r₁ × r₁), Π⊥ (r × r; first Wᵀ, r₁ × r,
+ * column-major, which LAPACK solves in place), W = P₁⁻¹Z₁ (r₁ × r), Y = Z₂Π⊥ ((n−r₁) × r); each part starts on a
+ * multiple of 8 doubles. */
+static size_t blk(size_t k) { return (k + 7) / 8 * 8; }
+
+size_t sd_symfact_blocks_work(int n, int r, int r1) {
+  size_t nn = (size_t)n, rr = (size_t)r, r1s = (size_t)r1, r2 = nn - r1s;
+  return blk(nn * rr) + blk(r1s * r1s) + blk(rr * rr) + blk(r1s * rr) + blk(r2 * rr);
+}
+
+int sd_symfact_blocks(int n, int r, int r1, const double *V, const double *X, double *P1, double *Kt, double *S, double *work) {
+  if (r < r1 || r1 < 1 || r1 > n) return 0;
+  int r2 = n - r1;
+  double *Z = work, *L = Z + blk((size_t)n * r), *Pi = L + blk((size_t)r1 * r1), *W = Pi + blk((size_t)r * r),
+         *Y = W + blk((size_t)r1 * r);
+  cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, r, n, 1.0, V, n, X, r, 0.0, Z, r);
+  const double *Z1 = Z, *Z2 = Z + (size_t)r1 * r;
+  cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, r1, r, 1.0, Z1, r, 0.0, P1, r1);
   for (int i = 0; i < r1; i++)
-    for (int j = 0; j < i; j++) q->P1[(size_t)i * r1 + j] = q->P1[(size_t)j * r1 + i];
-  /* W = P₁⁻¹Z₁ by Cholesky; S's buffer (room for max(r₁, n−r₁)²) holds the factor until S is computed, and
-   * Pi's (r × r ≥ r₁ × r) holds Wᵀ column-major, which LAPACK solves in place */
-  double *L = q->S, *Wt = q->Pi;
-  memcpy(L, q->P1, (size_t)r1 * r1 * sizeof(double));
+    for (int j = 0; j < i; j++) P1[(size_t)i * r1 + j] = P1[(size_t)j * r1 + i];
+  /* W = P₁⁻¹Z₁ by Cholesky; Pi's buffer (r × r ≥ r₁ × r) holds Wᵀ column-major until Π⊥ is computed */
+  double *Wt = Pi;
+  memcpy(L, P1, (size_t)r1 * r1 * sizeof(double));
   if (LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U', r1, L, r1) != 0) return 0;
   for (int i = 0; i < r1; i++)
     for (int j = 0; j < r; j++) Wt[(size_t)j * r1 + i] = Z1[(size_t)i * r + j];
   if (LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, 'U', r1, r, L, r1, Wt, r1) != 0) return 0;
   for (int i = 0; i < r1; i++)
-    for (int j = 0; j < r; j++) q->W[(size_t)i * r + j] = Wt[(size_t)j * r1 + i];
+    for (int j = 0; j < r; j++) W[(size_t)i * r + j] = Wt[(size_t)j * r1 + i];
   /* Π⊥ = I − Z₁ᵀW (r × r) */
-  cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r, r, r1, -1.0, Z1, r, q->W, r, 0.0, q->Pi, r);
-  for (int i = 0; i < r; i++) q->Pi[(size_t)i * r + i] += 1.0;
+  cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r, r, r1, -1.0, Z1, r, W, r, 0.0, Pi, r);
+  for (int i = 0; i < r; i++) Pi[(size_t)i * r + i] += 1.0;
   /* S = Z₂Π⊥Z₂ᵀ, Kᵀ = WZ₂ᵀ (K = Z₂Z₁ᵀP₁⁻¹ = Z₂Wᵀ) */
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r2, r, r, 1.0, Z2, r, q->Pi, r, 0.0, q->Y, r);
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r2, r2, r, 1.0, q->Y, r, Z2, r, 0.0, q->S, r2);
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1, r2, r, 1.0, q->W, r, Z2, r, 0.0, q->Kt, r2);
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r2, r, r, 1.0, Z2, r, Pi, r, 0.0, Y, r);
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r2, r2, r, 1.0, Y, r, Z2, r, 0.0, S, r2);
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1, r2, r, 1.0, W, r, Z2, r, 0.0, Kt, r2);
   return 1;
+}
+
+/* S, Kᵀ, P₁ of X into q->S, q->Kt, q->P1; 0 when they do not exist (see sd_symfact_blocks). */
+static int schur(symfact *q, const double *X) {
+  return sd_symfact_blocks(q->n, q->r, q->r1, q->V, X, q->P1, q->Kt, q->S, q->work);
 }
 
 static void sf_observe(sd_problem *p, const double *X, double t, double *out) {
@@ -141,7 +153,7 @@ static void sf_observe(sd_problem *p, const double *X, double t, double *out) {
 
 static void sf_destroy(sd_problem *p) {
   symfact *q = (symfact *)p;
-  double *b[] = {q->lam, q->V, q->M, q->Mplus, q->s0, q->u0, q->E, q->Z, q->P1, q->W, q->Pi, q->Y, q->S, q->Kt, q->base.theta0};
+  double *b[] = {q->lam, q->V, q->M, q->Mplus, q->s0, q->u0, q->E, q->P1, q->S, q->Kt, q->work, q->base.theta0};
   for (size_t i = 0; i < sizeof b / sizeof b[0]; i++) sd_free(b[i]);
   sd_svd_free(&q->svd);
   sd_free(q);
@@ -225,7 +237,7 @@ static sd_status sf_create(const sd_config *cfg, uint64_t seed, sd_arrays *array
     if (rc == SD_OK && r < q->r1)
       rc = sd_config_fail(cfg, "problem.rank", "r = %d is below the %d positive eigenvalues: the Schur complement to them needs r ≥ r₁", r, q->r1);
   }
-  int r1 = q->r1, r2 = n - r1, big = r1 > r2 ? r1 : r2;
+  int r1 = q->r1, r2 = n - r1;
   if (rc == SD_OK) {
     q->V = sd_malloc(nn * sizeof(double));
     q->M = sd_malloc(nn * sizeof(double));
@@ -233,16 +245,13 @@ static sd_status sf_create(const sd_config *cfg, uint64_t seed, sd_arrays *array
     q->s0 = sd_malloc((size_t)(r2 + 1) * sizeof(double));
     q->u0 = sd_malloc((size_t)(r2 * r2 + 1) * sizeof(double));
     q->E = sd_malloc(nn * sizeof(double));
-    q->Z = sd_malloc((size_t)n * r * sizeof(double));
     q->P1 = sd_malloc((size_t)r1 * r1 * sizeof(double));
-    q->W = sd_malloc((size_t)r1 * r * sizeof(double));
-    q->Pi = sd_malloc((size_t)r * r * sizeof(double));
-    q->Y = sd_malloc((size_t)(r2 + 1) * r * sizeof(double));
-    q->S = sd_malloc((size_t)(big * big + 1) * sizeof(double));
+    q->S = sd_malloc((size_t)(r2 * r2 + 1) * sizeof(double));
     q->Kt = sd_malloc((size_t)(r1 * r2 + 1) * sizeof(double));
+    q->work = sd_malloc((sd_symfact_blocks_work(n, r, r1) + 1) * sizeof(double));
     q->base.theta0 = sd_malloc((size_t)n * r * sizeof(double));
-    if (!q->V || !q->M || !q->Mplus || !q->s0 || !q->u0 || !q->E || !q->Z || !q->P1 || !q->W || !q->Pi || !q->Y || !q->S ||
-        !q->Kt || !q->base.theta0)
+    if (!q->V || !q->M || !q->Mplus || !q->s0 || !q->u0 || !q->E || !q->P1 || !q->S || !q->Kt || !q->work ||
+        !q->base.theta0)
       rc = sd_error(SD_ERR_NOMEM, "out of memory");
   }
   if (rc == SD_OK && r > n) rc = sd_config_fail(cfg, "problem.rank", "r = %d exceeds n = %d", r, n);
