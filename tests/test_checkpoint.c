@@ -11,7 +11,7 @@
 
 #include "helpers.h"
 
-#define SENSING SADDLE_SOURCE_DIR "/examples/stoger21-sensing.yaml"
+#define SENSING SADDLE_SOURCE_DIR "/examples/stoger21-phases.yaml"
 #define SAXE SADDLE_SOURCE_DIR "/examples/saxe14-deep-linear.yaml"
 
 /* Runs cfg+args uninterrupted into d/a, and crashed after checkpoint 3 into d/b then resumed; compares. */

@@ -40,7 +40,7 @@ static void require_numpy(void) {
 Test(reference, stoger21_example_matches_numpy) {
   require_numpy();
   char *tmp = th_tmpdir();
-  int rc = sh("'" SADDLE_BINARY "' run '" SADDLE_SOURCE_DIR "/examples/stoger21-sensing.yaml' -o '%s/run' "
+  int rc = sh("'" SADDLE_BINARY "' run '" SADDLE_SOURCE_DIR "/examples/stoger21-phases.yaml' -o '%s/run' "
               "run.max_steps=600 -q",
               tmp);
   cr_assert_eq(rc, 0, "saddle run failed:\n%s", out);
@@ -61,7 +61,7 @@ Test(reference, numpy_drawn_nonsymmetric_inputs_match) {
   char *tmp = th_tmpdir();
   int rc = sh(REF_PY " --make-inputs '%s/in' --n 9 --m 40 --r 2 --width 5 --seed 7", tmp);
   cr_assert_eq(rc, 0, "--make-inputs failed:\n%s", out);
-  rc = sh("cd '%s' && '" SADDLE_BINARY "' run '" SADDLE_SOURCE_DIR "/examples/stoger21-sensing.yaml' -o run -q "
+  rc = sh("cd '%s' && '" SADDLE_BINARY "' run '" SADDLE_SOURCE_DIR "/examples/stoger21-phases.yaml' -o run -q "
           "arrays.A=in/A.npy arrays.U_star=in/U_star.npy arrays.U0=in/U0.npy "
           "problem.n=9 problem.rank=2 problem.width=5 problem.measurements=40 problem.loss_scale=0.25 "
           "init.scale=123 seed=99 run.max_steps=300 dynamics.lr=0.05",
@@ -80,7 +80,7 @@ Test(reference, numpy_drawn_nonsymmetric_inputs_match) {
 Test(reference, wrong_learning_rate_is_detected) {
   require_numpy();
   char *tmp = th_tmpdir();
-  int rc = sh("'" SADDLE_BINARY "' run '" SADDLE_SOURCE_DIR "/examples/stoger21-sensing.yaml' -o '%s/run' "
+  int rc = sh("'" SADDLE_BINARY "' run '" SADDLE_SOURCE_DIR "/examples/stoger21-phases.yaml' -o '%s/run' "
               "run.max_steps=600 dynamics.lr=0.1 problem.loss_scale=0.25 -q",
               tmp);
   cr_assert_eq(rc, 0, "saddle run failed:\n%s", out);

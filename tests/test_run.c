@@ -13,7 +13,7 @@
 #include "helpers.h"
 #include "saddle/alloc.h"
 
-#define EXAMPLE SADDLE_SOURCE_DIR "/examples/stoger21-sensing.yaml"
+#define EXAMPLE SADDLE_SOURCE_DIR "/examples/stoger21-phases.yaml"
 
 static int saddle(const char *args, char *out, size_t len) {
   char cmd[4096];
@@ -170,7 +170,7 @@ Test(run, reproduce_stoger21_sensing_passes_quickly) {
   char args[1024], out[8192];
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
-  snprintf(args, sizeof args, "reproduce stoger21-sensing -q -o %s/r", d);
+  snprintf(args, sizeof args, "reproduce stoger21-phases -q -o %s/r", d);
   int rc = saddle(args, out, sizeof out);
   clock_gettime(CLOCK_MONOTONIC, &t1);
   double secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
@@ -185,7 +185,7 @@ Test(run, reproduce_reports_a_failing_claim) {
   /* the same experiment stopped early cannot reach the final error it claims: exit 1 and a FAIL line */
   char *d = th_tmpdir();
   char args[1024], out[8192];
-  snprintf(args, sizeof args, "reproduce stoger21-sensing -q -o %s/r run.max_steps=150", d);
+  snprintf(args, sizeof args, "reproduce stoger21-phases -q -o %s/r run.max_steps=150", d);
   cr_assert_eq(saddle(args, out, sizeof out), 1, "%s", out);
   cr_assert(strstr(out, "FAIL  generalizes despite"), "%s", out);
   free(d);
@@ -194,7 +194,7 @@ Test(run, reproduce_reports_a_failing_claim) {
 Test(run, list_and_help) {
   char out[8192];
   cr_assert_eq(saddle("list", out, sizeof out), 0, "%s", out);
-  cr_assert(strstr(out, "stoger21-sensing"), "%s", out);
+  cr_assert(strstr(out, "stoger21-phases"), "%s", out);
   cr_assert(strstr(out, "Stöger"), "%s", out);
   cr_assert_eq(saddle("--help", out, sizeof out), 0);
   cr_assert(strstr(out, "reproduce"));

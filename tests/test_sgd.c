@@ -98,9 +98,9 @@ Test(sgd, runs_are_reproducible_and_resume_bit_identically) {
              "dynamics.kind=sgd dynamics.lr=0.05 dynamics.batch_size=40 dynamics.momentum=0.5 dynamics.sampling=%s "
              "run.max_steps=1000 --checkpoint-every 150",
              modes[m]);
-    snprintf(cmd, sizeof cmd, "%s run %s/examples/stoger21-sensing.yaml -q -o %s/a %s", SADDLE_BINARY, SADDLE_SOURCE_DIR, d, args);
+    snprintf(cmd, sizeof cmd, "%s run %s/examples/stoger21-phases.yaml -q -o %s/a %s", SADDLE_BINARY, SADDLE_SOURCE_DIR, d, args);
     cr_assert_eq(th_run(cmd, out, sizeof out), 0, "%s", out);
-    snprintf(cmd, sizeof cmd, "%s run %s/examples/stoger21-sensing.yaml -q -o %s/b %s run.simulate_crash_after_checkpoints=4",
+    snprintf(cmd, sizeof cmd, "%s run %s/examples/stoger21-phases.yaml -q -o %s/b %s run.simulate_crash_after_checkpoints=4",
              SADDLE_BINARY, SADDLE_SOURCE_DIR, d, args);
     cr_assert_eq(th_run(cmd, out, sizeof out), 1, "%s", out);
     snprintf(cmd, sizeof cmd, "%s resume %s/b -q", SADDLE_BINARY, d);
