@@ -12,14 +12,15 @@ Test(sweep, reproduce_xu23_runs_every_combination) {
   char cmd[2048], out[16384];
   snprintf(cmd, sizeof cmd, "%s reproduce xu23-scaledgd-lambda -q -o %s/s", SADDLE_BINARY, d);
   cr_assert_eq(th_run(cmd, out, sizeof out), 0, "%s", out);
-  cr_assert(strstr(out, "3 of 3 claims pass"), "%s", out);
+  cr_assert(strstr(out, "5 of 5 claims pass"), "%s", out);
   snprintf(cmd, sizeof cmd,
            "/usr/bin/python3 -c \"import csv, json, os; d = '%s/s'; r = list(csv.reader(open(d + '/sweep.csv')));"
-           "assert len(r) == 7 and all(len(x) == len(r[0]) for x in r), r;"
-           "assert [x[2] for x in r[1:]] == ['1', '1', '10', '10', '100', '100'] and [x[3] for x in r[1:]] == ['gd', 'precgd'] * 3;"
-           "s = json.load(open(d + '/summary.json')); assert s['claims_pass'] and len(s['runs']) == 6;"
+           "assert len(r) == 10 and all(len(x) == len(r[0]) for x in r), r;"
+           "assert [x[2] for x in r[1:]] == ['1'] * 3 + ['10'] * 3 + ['100'] * 3;"
+           "assert [x[3] for x in r[1:]] == ['gd', 'precgd', 'scaledgd_lambda'] * 3;"
+           "s = json.load(open(d + '/summary.json')); assert s['claims_pass'] and len(s['runs']) == 9;"
            "[json.load(open(d + '/' + x['dir'] + '/summary.json')) for x in s['runs']];"
-           "c = json.load(open(d + '/003-kappa=10,method=precgd/summary.json')); assert c['dynamics'] == 'scaled_gd';"
+           "c = json.load(open(d + '/004-kappa=10,method=precgd/summary.json')); assert c['dynamics'] == 'scaled_gd';"
            "print('ok')\"",
            d);
   cr_assert_eq(th_run(cmd, out, sizeof out), 0, "%s", out);
