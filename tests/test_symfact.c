@@ -61,3 +61,17 @@ Test(symfact, bad_spectra_are_config_errors) {
   cr_assert(strstr(out, "2 values given, but n = 4"), "%s", out);
   free(d);
 }
+
+/* Every eigenvalue positive (r₁ = n = r): no Schur block at all (S is 0×0), and the flow still runs to M. */
+Test(symfact, a_positive_definite_target_has_an_empty_schur_block) {
+  char *d = th_tmpdir();
+  char cmd[2048], out[4096];
+  snprintf(cmd, sizeof cmd,
+           "cd %s && printf 'problem: {kind: symfact, n: 3, rank: 3, eigenvalues: [1, 0.5, 0.25]}\\n"
+           "init: {scale: 0.5}\\ndynamics: {kind: gd, lr: 0.2}\\nrun: {max_steps: 400}\\n' > c.yaml && %s run c.yaml -q -o r"
+           " && /usr/bin/python3 -c \"import json; s = json.load(open('r/summary.json'));"
+           "f = s['final']; assert f['rel_error'] < 1e-8 and f['schur_norm'] == 0, f; print('ok')\"",
+           d, SADDLE_BINARY);
+  cr_assert_eq(th_run(cmd, out, sizeof out), 0, "%s", out);
+  free(d);
+}

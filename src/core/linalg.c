@@ -61,6 +61,7 @@ void sd_svd_free(sd_svd *svd) {
 }
 
 sd_status sd_sym_eig(int n, const double *a, double *w, double *vecs) {
+  if (n == 0) return SD_OK; /* nothing to do; LAPACK rejects the leading dimension 0 */
   if (vecs != a) memcpy(vecs, a, (size_t)n * (size_t)n * sizeof(double));
   /* symmetric: row- and column-major are the same matrix; column-major eigenvectors read as rows */
   lapack_int info = LAPACKE_dsyev(LAPACK_COL_MAJOR, 'V', 'U', n, vecs, n, w);
