@@ -41,7 +41,7 @@ Test(symfact, schur_complement_is_zero_at_the_minimum_and_exact_at_the_start) {
 
 Test(symfact, reproduce_mohammadi24_schur) { th_reproduce("mohammadi24-schur", "5 of 5 claims pass"); }
 
-Test(symfact, reproduce_mohammadi24_saddles) { th_reproduce("mohammadi24-saddles", "5 of 5 claims pass"); }
+Test(symfact, reproduce_mohammadi24_saddles) { th_reproduce("mohammadi24-saddles", "7 of 7 claims pass"); }
 
 Test(symfact, bad_spectra_are_config_errors) {
   char *d = th_tmpdir();
@@ -73,5 +73,25 @@ Test(symfact, a_positive_definite_target_has_an_empty_schur_block) {
            "f = s['final']; assert f['rel_error'] < 1e-8 and f['schur_norm'] == 0, f; print('ok')\"",
            d, SADDLE_BINARY);
   cr_assert_eq(th_run(cmd, out, sizeof out), 0, "%s", out);
+  free(d);
+}
+
+/* Event claims fail when the time is wrong, and are config errors without their keys. */
+Test(symfact, event_claims_check_their_time) {
+  char *d = th_tmpdir();
+  char cmd[4096], out[8192];
+  snprintf(cmd, sizeof cmd,
+           "cd %s && sed 's/t: 9.210340/t: 9.22/' %s/examples/mohammadi24-saddles.yaml > wrong.yaml && %s reproduce wrong.yaml -o r",
+           d, SADDLE_SOURCE_DIR, SADDLE_BINARY);
+  cr_assert_eq(th_run(cmd, out, sizeof out), 1, "%s", out);
+  cr_assert(strstr(out, "FAIL  the first mode is half-learned"), "%s", out);
+  cr_assert(strstr(out, "PASS  the second at"), "%s", out);
+  snprintf(cmd, sizeof cmd,
+           "cd %s && sed 's/    t: 34.068773//' %s/examples/mohammadi24-saddles.yaml > bad.yaml && %s run bad.yaml -q -o b", d,
+           SADDLE_SOURCE_DIR, SADDLE_BINARY);
+  cr_assert_eq(th_run(cmd, out, sizeof out), 2, "%s", out);
+  cr_assert(strstr(out, "claims.t: claim 'the second at t₂ = 34.068773' (an event) needs t"), "%s", out);
+  snprintf(cmd, sizeof cmd, "rm -rf %s", d);
+  th_sh(cmd, NULL, 0);
   free(d);
 }

@@ -8,7 +8,11 @@
  *   - {name, jump_times: [t1, t2, ...], rtol: x}: the jumps after the plateaus happened at these times,
  *     each within relative error x;
  *   - {name, plateau_hess_min: [h1, h2, ...], rtol: x}: the smallest Hessian eigenvalue on each plateau
- *     (observe.hessian), each within relative error x: negative on a saddle. */
+ *     (observe.hessian), each within relative error x: negative on a saddle;
+ *   - {name, event: M, reaches: c, t: t0, rtol: x}: the first time metric M reaches c (from its initial side),
+ *     interpolated between the observations around the crossing (cubic in the value where M is monotone
+ *     there, else linear), is t0 within relative error x
+ *     (event times, lowrank.md §5: e.g. an eigenvalue of XXᵀ reaching half its target). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +21,7 @@
 #include "saddle/alloc.h"
 #include "saddle/observe.h"
 
-static const char *const CLAIM_KEYS[] = {"name", "phases_in_order", "metric", "at", "below", "above",
+static const char *const CLAIM_KEYS[] = {"name", "phases_in_order", "metric", "at", "below", "above", "event", "reaches", "t",
                                          "plateau_count", "jump_times", "plateau_hess_min", "rtol", NULL};
 
 static int known_key(const char *k) {
@@ -124,11 +128,25 @@ sd_status sd_claims_check_config(const sd_config *cfg, const sd_metrics *m, cons
     const char *list_key = "claims.jump_times";
     if (!jumps && (jumps = sd_cfg_child(c, "plateau_hess_min")) != NULL) list_key = "claims.plateau_hess_min";
     if (!name) return sd_config_fail_node(cfg, c, "claims.name", "every claim needs a name");
-    if (!!order + !!metric + !!count + !!sd_cfg_child(c, "jump_times") + !!sd_cfg_child(c, "plateau_hess_min") != 1)
+    const sd_cfg_node *event = sd_cfg_child(c, "event");
+    if (!!order + !!metric + !!count + !!sd_cfg_child(c, "jump_times") + !!sd_cfg_child(c, "plateau_hess_min") + !!event != 1)
       return sd_config_fail_node(cfg, c, "claims",
-                                 "claim '%s' needs exactly one of phases_in_order, metric, plateau_count, jump_times, plateau_hess_min",
+                                 "claim '%s' needs exactly one of phases_in_order, metric, plateau_count, jump_times, plateau_hess_min, event",
                                  name->value);
     double x;
+    if (event) {
+      if (sd_metrics_col(m, event->value) < 0)
+        return sd_config_fail_node(cfg, event, "claims.event", "no metric '%s' in this run", event->value);
+      const char *need[] = {"reaches", "t", "rtol"};
+      for (int k = 0; k < 3; k++) {
+        const sd_cfg_node *v = sd_cfg_child(c, need[k]);
+        char key[32];
+        snprintf(key, sizeof key, "claims.%s", need[k]);
+        if (!v) return sd_config_fail_node(cfg, c, key, "claim '%s' (an event) needs %s", name->value, need[k]);
+        SD_TRY(number(cfg, v, key, &x));
+      }
+      continue;
+    }
     if (count) {
       SD_TRY(number(cfg, count, "claims.plateau_count", &x));
       continue;
@@ -205,6 +223,48 @@ static void plateau_claim(const sd_cfg_node *c, const sd_plateau *pl, size_t np,
   }
 }
 
+/* The first time column col reaches the level c from the side it starts on, linearly interpolated. */
+static void event_claim(const sd_cfg_node *c, const sd_metrics *m, size_t col, sd_claim_result *r) {
+  double level = strtod(sd_cfg_child(c, "reaches")->value, NULL), want = strtod(sd_cfg_child(c, "t")->value, NULL),
+         rtol = strtod(sd_cfg_child(c, "rtol")->value, NULL);
+  size_t rows = sd_metrics_rows(m);
+  double t = NAN;
+  if (rows > 0) {
+    double v0 = sd_metrics_at(m, 0, col);
+    int above = v0 >= level;
+    if (v0 == level) t = sd_metrics_at(m, 0, 1);
+    for (size_t k = 1; k < rows && isnan(t); k++) {
+      double a = sd_metrics_at(m, k - 1, col), b = sd_metrics_at(m, k, col);
+      if (above ? b > level : b < level) continue;
+      double ta = sd_metrics_at(m, k - 1, 1), tb = sd_metrics_at(m, k, 1);
+      t = b == a ? tb : ta + (tb - ta) * (level - a) / (b - a);
+      /* cubic inverse interpolation t(value) through the four observations around the crossing when the metric is
+       * strictly monotone there (error O(Δt⁴) instead of the line's O(Δt²)) */
+      if (k >= 2 && k + 1 < rows) {
+        double v[4], tt[4];
+        int mono = 1;
+        for (int j = 0; j < 4; j++) v[j] = sd_metrics_at(m, k - 2 + (size_t)j, col), tt[j] = sd_metrics_at(m, k - 2 + (size_t)j, 1);
+        for (int j = 1; j < 4; j++) mono &= above ? v[j] < v[j - 1] : v[j] > v[j - 1];
+        if (mono) {
+          t = 0;
+          for (int j = 0; j < 4; j++) {
+            double w = tt[j];
+            for (int i = 0; i < 4; i++)
+              if (i != j) w *= (level - v[i]) / (v[j] - v[i]);
+            t += w;
+          }
+        }
+      }
+    }
+  }
+  r->value = t;
+  r->pass = !isnan(t) && fabs(t / want - 1) <= rtol;
+  snprintf(r->condition, sizeof r->condition, "%s reaches %s at t = %s ± %s", sd_cfg_child(c, "event")->value,
+           sd_cfg_child(c, "reaches")->value, sd_cfg_child(c, "t")->value, sd_cfg_child(c, "rtol")->value);
+  if (isnan(t)) snprintf(r->measured, sizeof r->measured, "never");
+  else snprintf(r->measured, sizeof r->measured, "t = %.8g (rel. error %.2g)", t, fabs(t / want - 1));
+}
+
 sd_status sd_claims_evaluate(const sd_config *cfg, const sd_metrics *m, const sd_phase *phases, size_t n_phases,
                              const sd_plateau *plateaus, size_t n_plateaus, sd_claim_result **out, size_t *n) {
   const sd_cfg_node *list = sd_config_list(cfg, "claims");
@@ -220,6 +280,11 @@ sd_status sd_claims_evaluate(const sd_config *cfg, const sd_metrics *m, const sd
     r->value = NAN;
     if (sd_cfg_child(c, "plateau_count") || sd_cfg_child(c, "jump_times") || sd_cfg_child(c, "plateau_hess_min")) {
       plateau_claim(c, plateaus, n_plateaus, r);
+      continue;
+    }
+    const sd_cfg_node *event = sd_cfg_child(c, "event");
+    if (event) {
+      event_claim(c, m, (size_t)sd_metrics_col(m, event->value), r);
       continue;
     }
     const sd_cfg_node *order = sd_cfg_child(c, "phases_in_order");
