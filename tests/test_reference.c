@@ -44,10 +44,20 @@ Test(reference, stoger21_example_matches_numpy) {
               "run.max_steps=600 -q",
               tmp);
   cr_assert_eq(rc, 0, "saddle run failed:\n%s", out);
-  rc = sh(REF_PY " '%s/run' --rtol 1e-10", tmp);
+  rc = sh(REF_PY " '%s/run' --rtol 1e-10 --diagnostics", tmp);
   cr_assert_eq(rc, 0, "the NumPy reference disagrees (exit %d):\n%s", rc, out);
   cr_assert_not_null(strstr(out, "OK:"), "%s", out);
+  cr_assert_not_null(strstr(out, "angle_shadow_spectral"), "%s", out);
   cr_log_info("%s", out);
+  /* negative control for the diagnostics: one column of metrics.csv off by 1e-6 must fail */
+  rc = sh("cd '%s/run' && /usr/bin/python3 -c \"import csv; r = list(csv.DictReader(open('metrics.csv')));"
+          "[x.update(misalignment=repr(float(x['misalignment']) + 1e-6)) for x in r];"
+          "w = csv.DictWriter(open('metrics.csv', 'w', newline=''), fieldnames=list(r[0])); w.writeheader(); w.writerows(r)\"",
+          tmp);
+  cr_assert_eq(rc, 0, "%s", out);
+  rc = sh(REF_PY " '%s/run' --rtol 1e-10 --diagnostics", tmp);
+  cr_assert_eq(rc, 1, "a misalignment column off by 1e-6 should be a mismatch (exit %d):\n%s", rc, out);
+  cr_assert_not_null(strstr(out, "misalignment"), "%s", out);
   sh("rm -rf '%s'", tmp);
   free(tmp);
 }

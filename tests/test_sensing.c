@@ -102,7 +102,9 @@ Test(sensing, spectral_initialization_is_the_top_eigenpairs_of_Astar_y) {
 }
 
 Test(sensing, packed_and_full_operators_agree) {
-  /* the drawn operator is the same array either way (A.npy bit for bit), and the trajectories agree to rounding */
+  /* the drawn operator is the same array either way (A.npy bit for bit), and the trajectories agree to rounding:
+   * every column to 1e-10 relative beyond 1e-13 absolute (sines of angles near 0 have no relative accuracy),
+   * except cond_UU, whose σ_min(U) of a nearly rank-deficient U is known only to ε·σ_max */
   char *d = th_tmpdir();
   char cmd[4096], out[4096];
   for (int k = 0; k < 2; k++) {
@@ -116,8 +118,11 @@ Test(sensing, packed_and_full_operators_agree) {
   cr_assert(th_same_file(a, b), "the operator differs between storages");
   snprintf(cmd, sizeof cmd,
            "/usr/bin/python3 -c \"import csv, numpy as np; d = '%s';"
+           "h, *rows = list(csv.reader(open(d + '/packed/metrics.csv')));"
            "p, f = [np.array(list(csv.reader(open(d + x + '/metrics.csv')))[1:], float) for x in ('/packed', '/full')];"
-           "err = np.max(np.abs(p - f) / np.maximum(np.abs(f), 1e-300)); print(err); assert p.shape == f.shape and err < 1e-10, err\"",
+           "keep = [i for i, c in enumerate(h) if c != 'cond_UU'];"
+           "err = np.max((np.abs(p - f) - 1e-13)[:, keep] / np.abs(f[:, keep])); print(err);"
+           "assert p.shape == f.shape and err < 1e-10, err\"",
            d);
   cr_assert_eq(th_run(cmd, out, sizeof out), 0, "%s", out);
   free(d);

@@ -18,6 +18,7 @@
 #include "problems/sensing.h"
 
 #include <cblas.h>
+#include <lapacke.h>
 #include <math.h>
 #include <string.h>
 
@@ -26,10 +27,11 @@
 #include "saddle/rng.h"
 
 enum { OBS_REL, OBS_TRAIN, OBS_SIGRATIO, OBS_NOISE, OBS_NOISE_PERP, OBS_ANGLE_TRUTH, OBS_ANGLE_SPEC, OBS_SIGNAL,
-       OBS_EIG, N_OBS };
+       OBS_EIG, OBS_MISALIGN, OBS_SIGMA_R_ERR, OBS_COND_UU, OBS_SHADOW_SPEC, OBS_SHADOW, N_OBS };
 
 static const char *const OBS_NAMES[N_OBS] = {
-    "rel_error", "train_error", "signal_ratio", "noise", "noise_perp", "angle_truth", "angle_spectral", "signal", "eig"};
+    "rel_error", "train_error", "signal_ratio", "noise", "noise_perp", "angle_truth", "angle_spectral", "signal", "eig",
+    "misalignment", "sigma_r_err", "cond_UU", "angle_shadow_spectral", "angle_shadow"};
 
 typedef struct {
   sd_problem base;
@@ -39,7 +41,8 @@ typedef struct {
   int packed;
   size_t cols;
   double *zp, *sp;    /* cols: Z's packed upper triangle, A^*(r) packed (packed storage only) */
-  double *evecs;      /* n × n, eigenvectors (rows, ascending) of sym(A^*(y)); setup only, freed after create */
+  double *evecs;      /* n × n, eigenvectors (rows, ascending) of sym(A^*(y)) */
+  double *c0;         /* n × w, U₀ in that eigenbasis, rows in descending order of the eigenvalues (power shadow) */
   double *y;          /* m        */
   double *Ustar;      /* n × r    */
   double *Xstar;      /* n × n    */
@@ -55,13 +58,19 @@ typedef struct {
   double *P;          /* n × w  */
   double *T;          /* n × r  */
   double *Lt;         /* n × r  top-r left singular vectors of U */
+  double *T2;         /* n × r  those of the power shadow */
+  double *shA, *shS, *shU, *shWork; /* power shadow: n × w graded matrix, w singular values, n × w vectors (col-major) */
+  lapack_int *shIwork;
+  size_t shLwork;
+  int wsh;            /* the shadow's width: min(r', n) (for r' > n, C is replaced by its n × n Cholesky factor) */
+  sd_svd svd_low;     /* (n − r) × r: the shadow's vectors below the top r rows */
   double *C;          /* r × r  */
   double *K;          /* w × w  UᵀU + λI and its Cholesky factor (preconditioner) */
-  double *G;          /* n × n  minibatch S_B */
+  double *G;          /* n × max(n, w): minibatch S_B; the power shadow */
   double *Af, *yf;    /* batch × n², batch: fresh measurements */
   size_t batch;
   long precond_fallbacks;
-  sd_svd svd_B, svd_U, svd_nw, svd_nr;
+  sd_svd svd_B, svd_U, svd_nw, svd_nr, svd_T;
   size_t obs_len[N_OBS];
 } sensing;
 
@@ -147,8 +156,31 @@ static double spectral_norm_nw(sensing *s, const double *P) {
   return s->svd_nw.s[0];
 }
 
+/* The power shadow's top-r left singular vectors in the eigenbasis of sym(A^*(y)) into shU (column-major n × w,
+ * the first r columns used); 0 if the SVD fails. */
+static int shadow_basis(sensing *s, double t) {
+  int n = s->n, w = s->wsh;
+  for (int j = 0; j < n; j++) { /* column-major: entry (j, c) at j + c·n */
+    double g = exp(t * (s->spec[j] - s->spec[0]));
+    for (int c = 0; c < w; c++) s->shA[(size_t)c * n + j] = g * s->c0[(size_t)j * w + c];
+  }
+  lapack_int info = LAPACKE_dgejsv_work(LAPACK_COL_MAJOR, 'F', 'U', 'N', 'N', 'N', 'N', n, w, s->shA, n, s->shS, s->shU, n,
+                                        NULL, 1, s->shWork, (lapack_int)s->shLwork, s->shIwork);
+  return info == 0;
+}
+
+/* sin∠(L̃_t, L) = ‖rows r..n−1 of the shadow's top-r vectors‖₂ (eigenbasis). */
+static double shadow_angle_to_L(sensing *s) {
+  int n = s->n, r = s->r;
+  if (n == r) return 0.0;
+  for (int c = 0; c < r; c++)
+    for (int j = r; j < n; j++) s->T[(size_t)(j - r) * r + c] = s->shU[(size_t)c * n + j];
+  if (sd_svd_run(&s->svd_low, s->T) != SD_OK) return NAN;
+  double v = s->svd_low.s[0];
+  return v > 1.0 ? 1.0 : v;
+}
+
 static void sensing_observe(sd_problem *p, const double *U, double t, double *out) {
-  (void)t;
   sensing *s = (sensing *)p;
   int n = s->n, r = s->r, w = s->w;
   size_t n2 = (size_t)n * n;
@@ -174,6 +206,9 @@ static void sensing_observe(sd_problem *p, const double *U, double t, double *ou
   memcpy(s->P, U, (size_t)n * w * sizeof(double));
   cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, w, r, -1.0, s->T, r, Wt, w, 1.0, s->P, w);
   *o[OBS_NOISE] = ok ? spectral_norm_nw(s, s->P) : NAN;
+  /* misalignment: ‖V_X⊥ᵀ orth(UW)‖₂, the signal part's column space against the truth's */
+  int okT = ok && sd_svd_run(&s->svd_T, s->T) == SD_OK;
+  *o[OBS_MISALIGN] = okT ? sin_angle(s, s->svd_T.u, s->VX) : NAN;
 
   /* noise_perp: ‖(I − V_XV_Xᵀ)U‖₂, the part of U outside the truth's column space */
   memcpy(s->P, U, (size_t)n * w * sizeof(double));
@@ -187,18 +222,45 @@ static void sensing_observe(sd_problem *p, const double *U, double t, double *ou
   for (int i = 0; i < n; i++) memcpy(s->Lt + (size_t)i * r, s->svd_U.u + (size_t)i * k, (size_t)r * sizeof(double));
   *o[OBS_ANGLE_TRUTH] = ok ? sin_angle(s, s->Lt, s->VX) : NAN;
   *o[OBS_ANGLE_SPEC] = ok ? sin_angle(s, s->Lt, s->L) : NAN;
+  *o[OBS_SIGMA_R_ERR] = ok ? fabs(s->svd_U.s[r - 1] - s->sigma_min_star) / s->sigma_min_star : NAN;
+  /* cond(UᵀU) = (σ₁/σ_r')², infinite when r' > n or U loses rank */
+  double smin = w <= n && ok ? s->svd_U.s[w - 1] : 0.0;
+  *o[OBS_COND_UU] = ok ? (smin > 0 ? (s->svd_U.s[0] / smin) * (s->svd_U.s[0] / smin) : INFINITY) : NAN;
+
+  /* power shadow (the flow's power method from U₀): Ũ_t = e^{t·sym(A^*(y))}U₀ = V e^{tΛ} C, C = VᵀU₀. In the
+   * eigenbasis it is C with row j scaled by e^{t(λ_j − λ₁)} (nothing overflows): a row-graded matrix whose top
+   * singular vectors a plain SVD loses once e^{t(λ_r − λ₁)} nears the rounding unit, so LAPACK's Jacobi SVD
+   * (dgejsv, accurate for graded rows) takes it. L̃_t = its top-r left singular vectors; in the eigenbasis L
+   * is e₁ … e_r, so sin∠(L̃_t, L) is the norm of their rows below r. */
+  ok = shadow_basis(s, t);
+  *o[OBS_SHADOW_SPEC] = ok ? shadow_angle_to_L(s) : NAN;
+  /* back to the original basis: L̃_t = V_desc·(the eigenbasis vectors) */
+  for (int i = 0; ok && i < n; i++)
+    for (int c = 0; c < r; c++) {
+      double v = 0;
+      for (int j = 0; j < n; j++) v += s->evecs[(size_t)(n - 1 - j) * n + i] * s->shU[(size_t)c * n + j];
+      s->T2[(size_t)i * r + c] = v;
+    }
+  *o[OBS_SHADOW] = ok ? sin_angle(s, s->Lt, s->T2) : NAN;
 }
 
 static void sensing_destroy(sd_problem *p) {
   sensing *s = (sensing *)p;
   if (!s) return;
-  double *bufs[] = {s->A, s->y, s->Ustar, s->Xstar, s->VX, s->L, s->spec, s->Z, s->res, s->B, s->P, s->T, s->Lt, s->C,
-                    s->K, s->G, s->Af, s->yf, s->zp, s->sp, s->evecs, s->base.theta0};
+  double *bufs[] = {s->A, s->y, s->Ustar, s->Xstar, s->VX, s->L, s->spec, s->Z, s->res, s->B, s->P, s->T, s->T2, s->Lt,
+                    s->C, s->K, s->G, s->Af, s->yf, s->zp, s->sp, s->evecs, s->c0, s->base.theta0};
   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) sd_free(bufs[i]);
   sd_svd_free(&s->svd_B);
   sd_svd_free(&s->svd_U);
   sd_svd_free(&s->svd_nw);
   sd_svd_free(&s->svd_nr);
+  sd_svd_free(&s->svd_T);
+  sd_svd_free(&s->svd_low);
+  sd_free(s->shA);
+  sd_free(s->shS);
+  sd_free(s->shU);
+  sd_free(s->shWork);
+  sd_free(s->shIwork);
   sd_free(s);
 }
 
@@ -468,6 +530,24 @@ static sd_status make_init(sensing *s, const sd_config *cfg, uint64_t seed, sd_a
   return SD_OK;
 }
 
+/* c0 = VᵀU₀ (rows in descending order of the eigenvalues of sym(A^*(y))), the power shadow's start. For r' > n
+ * the left singular vectors of e^{tΛ}C are those of e^{tΛ}F with FFᵀ = CCᵀ: c0 becomes the n × n Cholesky
+ * factor F, so the shadow's SVD has at least as many rows as columns. */
+static sd_status shadow_start(sensing *s) {
+  int n = s->n, w = s->w;
+  double *C = s->w > n ? s->P : s->c0; /* P is n × w */
+  for (int j = 0; j < n; j++)
+    cblas_dgemv(CblasRowMajor, CblasTrans, n, w, 1.0, s->base.theta0, w, s->evecs + (size_t)(n - 1 - j) * n, 1, 0.0,
+                C + (size_t)j * w, 1);
+  if (w <= n) return SD_OK;
+  cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, n, w, 1.0, C, w, 0.0, s->c0, n);
+  if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', n, s->c0, n) != 0)
+    return sd_error(SD_ERR_NUMERIC, "the initialization U0 has rank < n: no power shadow");
+  for (int i = 0; i < n; i++)
+    for (int j = i + 1; j < n; j++) s->c0[(size_t)i * n + j] = 0.0;
+  return SD_OK;
+}
+
 static sd_status sensing_create(const sd_config *cfg, uint64_t seed, sd_arrays *arrays, sd_problem **out) {
   *out = NULL;
   long long n = sd_config_int(cfg, "problem.n"), r = sd_config_int(cfg, "problem.rank");
@@ -491,28 +571,42 @@ static sd_status sensing_create(const sd_config *cfg, uint64_t seed, sd_arrays *
   s->L = sd_malloc(nr * sizeof(double));
   s->T = sd_malloc(nr * sizeof(double));
   s->Lt = sd_malloc(nr * sizeof(double));
+  s->T2 = sd_malloc(nr * sizeof(double));
+  s->c0 = sd_malloc(nw * sizeof(double));
   s->Xstar = sd_malloc(nn * sizeof(double));
   s->Z = sd_malloc(nn * sizeof(double));
   s->spec = sd_malloc((size_t)n * sizeof(double));
   s->B = sd_malloc((size_t)r * w * sizeof(double));
   s->C = sd_malloc((size_t)r * r * sizeof(double));
   s->K = sd_malloc((size_t)w * w * sizeof(double));
-  s->G = sd_malloc(nn * sizeof(double));
+  s->G = sd_malloc((nn > nw ? nn : nw) * sizeof(double)); /* also the power shadow, n × w */
   s->P = sd_malloc(nw * sizeof(double));
   s->base.theta0 = sd_malloc(nw * sizeof(double));
   sd_status rc = SD_OK;
-  if (!s->y || !s->res || !s->Ustar || !s->VX || !s->L || !s->T || !s->Lt || !s->Xstar || !s->Z || !s->spec ||
+  if (!s->y || !s->res || !s->Ustar || !s->VX || !s->L || !s->T || !s->Lt || !s->T2 || !s->c0 || !s->Xstar || !s->Z || !s->spec ||
       !s->B || !s->C || !s->K || !s->G || !s->P || !s->base.theta0)
     rc = sd_error(SD_ERR_NOMEM, "out of memory for the sensing problem (operator: %.1f MiB)", bytes / (1 << 20));
   if (rc == SD_OK) rc = sd_svd_create(&s->svd_B, (int)r, (int)w, 0, 1);
   if (rc == SD_OK) rc = sd_svd_create(&s->svd_U, (int)n, (int)w, 1, 0);
   if (rc == SD_OK) rc = sd_svd_create(&s->svd_nw, (int)n, (int)w, 0, 0);
   if (rc == SD_OK) rc = sd_svd_create(&s->svd_nr, (int)n, (int)r, 0, 0);
+  if (rc == SD_OK) rc = sd_svd_create(&s->svd_T, (int)n, (int)r, 1, 0);
+  if (rc == SD_OK && n > r) rc = sd_svd_create(&s->svd_low, (int)(n - r), (int)r, 0, 0);
+  s->wsh = (int)(w < n ? w : n);
+  if (rc == SD_OK) { /* dgejsv's workspace (JOBU = 'U', JOBV = 'N'): LAPACK asks max(2m + n, 6n + 2n²) at most */
+    size_t mm = (size_t)n, ww = (size_t)s->wsh;
+    s->shLwork = 2 * mm + 6 * ww + 2 * ww * ww + mm * ww + 64;
+    s->shA = sd_malloc(nw * sizeof(double));
+    s->shU = sd_malloc(nw * sizeof(double));
+    s->shS = sd_malloc(ww * sizeof(double));
+    s->shWork = sd_malloc(s->shLwork * sizeof(double));
+    s->shIwork = sd_malloc((mm + 3 * ww + 8) * sizeof(lapack_int));
+    if (!s->shA || !s->shU || !s->shS || !s->shWork || !s->shIwork) rc = sd_error(SD_ERR_NOMEM, "out of memory");
+  }
   if (rc == SD_OK) rc = make_truth(s, cfg, seed, arrays);
   if (rc == SD_OK) rc = make_operator(s, cfg, seed, arrays);
   if (rc == SD_OK) rc = make_init(s, cfg, seed, arrays);
-  sd_free(s->evecs);
-  s->evecs = NULL;
+  if (rc == SD_OK) rc = shadow_start(s);
   if (rc != SD_OK) {
     sensing_destroy(&s->base);
     return rc;

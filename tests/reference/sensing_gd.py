@@ -24,6 +24,17 @@ train_error = ||res||/||y|| with saddle's values; then U_final against the repla
 difference) and saddle's y.npy, if present, against y. Relative difference: |a - b| / max(|a|, |b|).
 Exit 0 iff every maximum is <= rtol, 1 if one is not, 2 on bad input or usage.
 
+With --diagnostics it also recomputes, at every observed step, the diagnostics of lowrank.md §5 from the
+replayed U (its own definitions, plain NumPy SVDs): signal[i] = sigma_i(V_X^T U), noise = ||U(I - WW^T)||_2,
+misalignment = ||V_X_perp^T orth(UW)||_2, angle_truth and angle_spectral (sin of the largest principal angle
+of the top-r left singular space of U to col(U*) and to L = top-r eigenvectors of sym(A^*(y))), sigma_r_err,
+cond_UU = cond(U^T U), and the power shadow's angles angle_shadow_spectral = sin(L~_t, L) and angle_shadow =
+sin(L_t, L~_t), L~_t the top-r left singular space of expm(t sym(A^*(y))) U0, t = lr * step. Angles are
+compared by absolute difference (--atol-angles, 1e-8: a sine near 0 has no relative accuracy), the others
+relatively (rtol; cond_UU to 1e-3, since sigma_min(U) of a nearly rank-deficient U is only known to
+eps * sigma_max). The shadow is compared only while exp(-t(lambda_1 - lambda_r)) > 1e-5: beyond, a plain SVD of
+it loses the r-th direction (saddle uses LAPACK's Jacobi SVD, dgejsv, there).
+
 Input mode:
 
     sensing_gd.py --make-inputs DIR --n N --m M --r R --width W --seed S [--init-scale ALPHA]
@@ -82,6 +93,43 @@ class Sensing:
     def grad(self, U):
         S = adjoint(self.A, self.residual(U))
         return 2.0 * self.c * (S + S.T) @ U
+
+    def diagnostics(self, U, U0, t, r):
+        """lowrank.md §5 at U (and the power shadow at time t from U0); None for the shadow where a plain SVD of
+        it would be inaccurate."""
+        n, w = U.shape
+        VX = np.linalg.svd(self.Ustar_, full_matrices=False)[0]
+        B = VX.T @ U
+        _, sig, Wt = np.linalg.svd(B, full_matrices=False)
+        W = Wt[:r].T
+        out = {f"signal[{i}]": sig[i] for i in range(r)}
+        out["noise"] = np.linalg.norm(U - U @ W @ W.T, 2)
+        Q = np.linalg.svd(U @ W, full_matrices=False)[0]
+        out["misalignment"] = np.linalg.norm(Q - VX @ (VX.T @ Q), 2)
+        Uu, su, _ = np.linalg.svd(U, full_matrices=False)
+        Lt = Uu[:, :r]
+
+        def sin_angle(Q1, Q2):
+            return min(1.0, np.linalg.norm(Q1 - Q2 @ (Q2.T @ Q1), 2))
+
+        out["angle_truth"] = sin_angle(Lt, VX)
+        out["angle_spectral"] = sin_angle(Lt, self.L)
+        sstar = np.linalg.svd(self.Ustar_, compute_uv=False)[r - 1]
+        out["sigma_r_err"] = abs(su[r - 1] - sstar) / sstar
+        out["cond_UU"] = (su[0] / su[w - 1]) ** 2 if w <= n and su[w - 1] > 0 else float("inf")
+        if np.exp(-t * (self.lam[0] - self.lam[r - 1])) > 1e-5:
+            shadow = self.V @ (np.exp(t * (self.lam - self.lam[0]))[:, None] * (self.V.T @ U0))
+            Ls = np.linalg.svd(shadow, full_matrices=False)[0][:, :r]
+            out["angle_shadow_spectral"] = sin_angle(Ls, self.L)
+            out["angle_shadow"] = sin_angle(Lt, Ls)
+        return out
+
+    def prepare_diagnostics(self, Ustar, r):
+        self.Ustar_ = Ustar
+        S = adjoint(self.A, self.y)
+        lam, V = np.linalg.eigh(0.5 * (S + S.T))
+        self.lam, self.V = lam[::-1], V[:, ::-1]  # descending
+        self.L = self.V[:, :r]
 
     def observe(self, U):
         res = self.residual(U)
@@ -170,7 +218,23 @@ def check(args):
         raise InputError(f"metrics.csv ends at step {last}, but the run made {steps} steps")
 
     prob = Sensing(A, Ustar, c)
+    r = Ustar.shape[1]
+    U0 = U.copy()
+    diag_want, diag_worst, diag_rows = {}, {}, {}
+    if args.diagnostics:
+        prob.prepare_diagnostics(Ustar, r)
+        names = [f"signal[{i}]" for i in range(r)] + ["noise", "misalignment", "angle_truth", "angle_spectral",
+                                                      "sigma_r_err", "cond_UU", "angle_shadow_spectral", "angle_shadow"]
+        if any(k not in rows[0] for k in names):
+            raise InputError(f"{metrics_path}: --diagnostics needs the columns {', '.join(names)}")
+        for row in rows:
+            diag_want[int(float(row["step"]))] = {k: float(row[k]) for k in names}
     worst = {k: (0.0, -1) for k in cols}
+
+    def note(table, key, d, k):
+        if key not in table or table[key][1] < 0 or not d <= table[key][0]:  # NaN counts as worst
+            table[key] = (d, k)
+
     for k in range(steps + 1):
         if k in want:
             got = prob.observe(U)
@@ -178,10 +242,23 @@ def check(args):
                 d = rel_diff(got[col], want[k][col])
                 if worst[col][1] < 0 or not d <= worst[col][0]:  # NaN counts as worst
                     worst[col] = (d, k)
+            if args.diagnostics:
+                for key, v in prob.diagnostics(U, U0, lr * k, r).items():
+                    mine = diag_want[k][key]
+                    if key.startswith("angle") or key == "misalignment":
+                        d = abs(v - mine) / args.atol_angles * args.rtol if np.isfinite(v - mine) else float("inf")
+                    elif key == "cond_UU":
+                        d = rel_diff(v, mine) / 1e-3 * args.rtol
+                    else:
+                        d = rel_diff(v, mine)
+                    note(diag_worst, key, d, k)
+                    diag_rows[key] = diag_rows.get(key, 0) + 1
         if k < steps:
             U = U - lr * prob.grad(U)
 
     results = {f"{col} (max over {len(want)} rows)": worst[col] for col in cols}
+    for key, (d, k) in diag_worst.items():  # scaled so that rtol is the pass mark for every one
+        results[f"{key} ({diag_rows[key]} rows, scaled)"] = (d, k)
     final_path = os.path.join(arrays, "U_final.npy")
     Uf = load_npy(final_path, 2)
     if Uf.shape != U.shape:
@@ -215,6 +292,8 @@ def main(argv):
     ap.add_argument("--steps", type=int, help="number of GD steps (default: steps in summary.json)")
     ap.add_argument("--inputs", help="read A, U_star, U0 from this directory instead of RUN_DIR/arrays")
     ap.add_argument("--rtol", type=float, default=1e-10, help="tolerance on every relative difference (1e-10)")
+    ap.add_argument("--diagnostics", action="store_true", help="also compare the diagnostics of lowrank.md §5")
+    ap.add_argument("--atol-angles", type=float, default=1e-8, help="absolute tolerance on sines of angles (1e-8)")
     ap.add_argument("--make-inputs", metavar="DIR", help="write A.npy, U_star.npy, U0.npy to DIR and exit")
     ap.add_argument("--n", type=int)
     ap.add_argument("--m", type=int)
