@@ -14,7 +14,12 @@
  * The problem and the dynamics are built through the library as a run builds them (config from YAML text, the
  * schemas, resolve, arrays, class->create), with the bundled experiment's init scale and learning rate.
  *
- * usage: bench_sensing [--quick] [--threads N] [--storage auto|full] [N:M ...] */
+ * --memory-gib G [--n N]: for n (default 250), the largest m whose problem (operator, y, workspaces, counted from
+ * src/problems/sensing.c) fits in G GiB, packed and full, their ratio, and GD and ScaledGD steps at each of them
+ * against a dgemv pair over the same bytes.
+ *
+ * usage: bench_sensing [--quick] [--threads N] [--storage auto|full] [N:M ...]
+ *        bench_sensing --memory-gib G [--n N] [--threads N] [--storage auto|full] */
 #include <cblas.h>
 #include <errno.h>
 #include <malloc.h>
@@ -29,6 +34,7 @@
 
 #include "saddle/alloc.h"
 #include "heap_count.h"
+#include "saddle/linalg.h"
 #include "saddle/run.h"
 
 
@@ -116,26 +122,30 @@ typedef struct {
   sd_dynamics *dyn;
   double *theta;
   double loss;
-  int failed; /* a step returned an error */
+  int failed;   /* a step returned an error */
+  int borrowed; /* prob (and arrays) belong to another bench_problem: a second dynamics on the same problem */
 } bench_problem;
 
-/* The bundled experiment's settings (examples/stoger21-sensing.yaml) at size n, m, with the given storage. */
-static void build_problem(bench_problem *b, int n, int m, const char *storage) {
-  char yaml[512];
+/* b->cfg from YAML text: the bundled experiment's settings (examples/stoger21-phases.yaml) at size n, m, with the
+ * given storage and dynamics ("{kind: gd, lr: 0.1}"), with the base, problem, init, arrays.* and dynamics schemas,
+ * resolved. Returns the dynamics class. */
+static const sd_dynamics_class *make_config(bench_problem *b, int n, int m, const char *storage, const char *dyn_kind,
+                                            const char *dyn_settings) {
+  char yaml[640];
   snprintf(yaml, sizeof yaml,
            "experiment: bench-sensing\nseed: 0\n"
            "problem: {kind: sensing, n: %d, rank: 2, width: 0, measurements: %d, kappa: 2, loss_scale: 0.25,\n"
            "          storage: %s}\n"
            "init: {scale: 1.0e-6, normalize: width}\n"
-           "dynamics: {kind: gd, lr: 0.1}\n",
-           n, m, storage);
+           "dynamics: {kind: %s%s}\n",
+           n, m, storage, dyn_kind, dyn_settings);
   check(sd_config_load_string("bench_sensing", yaml, &b->cfg), "config");
   const sd_param *base;
   size_t n_base = sd_base_params(&base);
   const sd_problem_class *pc = sd_problem_class_find("sensing");
-  const sd_dynamics_class *dc = sd_dynamics_class_find("gd");
+  const sd_dynamics_class *dc = sd_dynamics_class_find(dyn_kind);
   if (!pc || !dc) {
-    fprintf(stderr, "bench_sensing: the library has no 'sensing' problem or no 'gd' dynamics\n");
+    fprintf(stderr, "bench_sensing: the library has no 'sensing' problem or no '%s' dynamics\n", dyn_kind);
     exit(1);
   }
   size_t na = 0;
@@ -152,8 +162,11 @@ static void build_problem(bench_problem *b, int n, int m, const char *storage) {
   check(sd_config_add_schema(b->cfg, "arrays.", b->array_params, na), "schema");
   check(sd_config_add_schema(b->cfg, "dynamics.", dc->params, dc->n_params), "schema");
   check(sd_config_resolve(b->cfg), "config");
-  check(sd_arrays_create(b->cfg, &b->arrays), "arrays");
-  check(pc->create(b->cfg, (uint64_t)sd_config_int(b->cfg, "seed"), b->arrays, &b->prob), "problem");
+  return dc;
+}
+
+/* The dynamics of b->cfg on b->prob, and θ. */
+static void make_dynamics(bench_problem *b, const sd_dynamics_class *dc) {
   check(dc->create(b->cfg, b->prob, &b->dyn), "dynamics");
   /* what sd_experiment_prepare sets after create (the schedule's factor is 1 for a constant rate) */
   b->dyn->lr_factor = 1.0;
@@ -165,11 +178,33 @@ static void build_problem(bench_problem *b, int n, int m, const char *storage) {
   }
 }
 
+/* The bundled experiment's settings (examples/stoger21-phases.yaml) at size n, m, with the given storage and
+ * dynamics (kind gd, lr 0.1 in the default mode). */
+static void build_problem(bench_problem *b, int n, int m, const char *storage, const char *dyn_kind,
+                          const char *dyn_settings) {
+  const sd_dynamics_class *dc = make_config(b, n, m, storage, dyn_kind, dyn_settings);
+  const sd_problem_class *pc = sd_problem_class_find("sensing");
+  check(sd_arrays_create(b->cfg, &b->arrays), "arrays");
+  check(pc->create(b->cfg, (uint64_t)sd_config_int(b->cfg, "seed"), b->arrays, &b->prob), "problem");
+  make_dynamics(b, dc);
+}
+
+/* Another dynamics on the problem of owner (same sizes and storage; its own config, gradient workspace and θ). */
+static void build_second_dynamics(bench_problem *b, bench_problem *owner, int n, int m, const char *storage,
+                                  const char *dyn_kind, const char *dyn_settings) {
+  const sd_dynamics_class *dc = make_config(b, n, m, storage, dyn_kind, dyn_settings);
+  b->prob = owner->prob;
+  b->borrowed = 1;
+  make_dynamics(b, dc);
+}
+
 static void free_problem(bench_problem *b) {
   sd_free(b->theta);
   sd_dynamics_free(&b->dyn);
-  sd_problem_free(&b->prob);
-  sd_arrays_free(&b->arrays);
+  if (!b->borrowed) {
+    sd_problem_free(&b->prob);
+    sd_arrays_free(&b->arrays);
+  }
   sd_config_free(&b->cfg);
 }
 
@@ -237,6 +272,173 @@ static void gemv_t(void *c) {
   cblas_dgemv(CblasRowMajor, CblasTrans, g->rows, g->cols, 1.0, g->A, g->cols, g->y, 1, 0.0, g->xt, 1);
 }
 
+/* ---------------------------------------------------------------- --memory-gib: the largest problem that fits */
+
+/* Bytes the heap holds now (glibc: small blocks in use + mmapped large ones). */
+static double heap_in_use(void) {
+  struct mallinfo2 mi = mallinfo2();
+  return (double)mi.uordblks + (double)mi.hblkhd;
+}
+
+/* What a sensing problem of size n (rank 2, width n) holds, in doubles. Per measurement: the operator's row
+ * (cols), y_i and res_i — what sensing.c stores per measurement. The part independent of m (workspaces, SVD
+ * workspaces, the power shadow's, one dynamics' gradient, the bench's θ) is measured, not counted: the heap's
+ * growth while the bench builds the problem at m = 1, less one measurement. create's transient, A^*(y) and its
+ * eigenvalues (n² + n, freed inside make_operator), is added to the peak. */
+typedef struct {
+  double per_m; /* per measurement */
+  double fixed; /* independent of m, held while the problem lives */
+  double setup; /* held only inside create, at its peak */
+} mem_model;
+
+static void build_problem(bench_problem *b, int n, int m, const char *storage, const char *dyn_kind,
+                          const char *dyn_settings);
+static void free_problem(bench_problem *b);
+
+static mem_model sensing_memory(int n, int packed) {
+  double nn = (double)n * n, half = (double)n * (n + 1) / 2;
+  mem_model mm;
+  mm.per_m = (packed ? half : nn) + 2.0;
+  double h0 = heap_in_use();
+  bench_problem b = {0};
+  build_problem(&b, n, 1, packed ? "auto" : "full", "gd", ", lr: 0.1");
+  mm.fixed = (heap_in_use() - h0) / 8.0 - mm.per_m;
+  free_problem(&b);
+  mm.setup = nn + (double)n;
+  return mm;
+}
+
+/* The largest m whose peak (create's) fits in budget bytes; 0 if none. */
+static long largest_m(const mem_model *mm, double budget) {
+  double m = floor((budget / 8.0 - mm->fixed - mm->setup) / mm->per_m);
+  return m < 1 ? 0 : m > 1e9 ? (long)1e9 : (long)m; /* problem.measurements ≤ 1e9 */
+}
+
+/* A field of /proc/self/status in bytes (VmRSS, VmHWM: resident now, peak resident), or -1. */
+static double proc_status_bytes(const char *field) {
+  FILE *f = fopen("/proc/self/status", "r");
+  if (!f) return -1;
+  char line[256];
+  double v = -1;
+  size_t len = strlen(field);
+  while (fgets(line, sizeof line, f))
+    if (!strncmp(line, field, len) && line[len] == ':') {
+      v = 1024.0 * strtod(line + len + 1, NULL); /* kB */
+      break;
+    }
+  fclose(f);
+  return v;
+}
+
+static const double GIB = 1073741824.0, MIB = 1048576.0;
+enum { ROUNDS = 3 }; /* rounds of BATCHES batches per meter in --memory-gib */
+
+/* The settings of ScaledGD here: PrecGD's damping λ_k = √L (examples/xu23-scaledgd-lambda.yaml), since a width-n
+ * factor from a tiny init makes UᵀU numerically singular; λ changes nothing in a step's cost. */
+static const char SCALED_SETTINGS[] = ", lr: 0.5, damping_rule: sqrt_loss";
+
+/* --memory-gib: for each storage, the largest m whose problem fits in gib GiB at size n; then GD and ScaledGD
+ * steps at that m against a dgemv pair over the same m×cols bytes. storages: 1 packed, 2 full, 3 both. */
+static int run_memory(double gib, int n, int storages) {
+  const int r = 2; /* the bundled experiment's rank; width r' = n */
+  double budget = gib * GIB, half = (double)n * (n + 1) / 2, nn = (double)n * n;
+  mem_model mm[2] = {sensing_memory(n, 1), sensing_memory(n, 0)};
+  long ms[2] = {largest_m(&mm[0], budget), largest_m(&mm[1], budget)};
+  const char *names[2] = {"packed", "full"}, *storage_key[2] = {"auto", "full"};
+  printf("# the largest sensing problem in %.2f GiB (%.0f bytes) at n = %d (rank %d, width r' = n): per measurement\n"
+         "# the operator's row, y_i and res_i; fixed: measured (the heap's growth building the problem, one dynamics\n"
+         "# and the bench's θ at m = 1, less that measurement); setup: A^*(y) and its eigenvalues, only inside create\n",
+         gib, budget, n, r);
+  printf("%-8s %9s %12s %10s %10s %10s %10s %11s\n", "storage", "cols/row", "bytes per m", "fixed MiB", "setup MiB",
+         "largest m", "op GiB", "peak GiB");
+  for (int k = 0; k < 2; k++) {
+    double cols = k ? nn : half;
+    printf("%-8s %9.0f %12.0f %10.3f %10.3f %10ld %10.4f %11.4f\n", names[k], cols, 8 * mm[k].per_m,
+           8 * mm[k].fixed / MIB, 8 * mm[k].setup / MIB, ms[k], 8 * cols * (double)ms[k] / GIB,
+           8 * ((double)ms[k] * mm[k].per_m + mm[k].fixed + mm[k].setup) / GIB);
+  }
+  if (!ms[0] || !ms[1]) {
+    fprintf(stderr, "bench_sensing: %.2f GiB does not hold a sensing problem at n = %d\n", gib, n);
+    return 1;
+  }
+  printf("# largest m, packed / full: %ld / %ld = %.4f (bytes per measurement, full / packed: %.4f; 2n/(n+1) = %.4f)\n",
+         ms[0], ms[1], (double)ms[0] / (double)ms[1], mm[1].per_m / mm[0].per_m, 2.0 * n / (n + 1.0));
+  printf("# steps: gd (lr 0.1) and scaled_gd (lr 0.5, damping_rule sqrt_loss) on the same problem, each at the\n"
+         "# storage's largest m; step GB/s: 2·m·cols·8 bytes per step; pair GB/s: cblas_dgemv NoTrans + Trans over\n"
+         "# an m×cols buffer of its own (the same bytes: the bench holds twice the operator); ratio: step / pair;\n"
+         "# best of %d rounds of %d interleaved batches of max(1, ~%.1f s) steps; spread: slowest/best - 1\n",
+         ROUNDS, BATCHES, BATCH_S);
+  printf("%-9s %-7s %5s %6s %7s %12s %7s %9s %9s %6s %7s %13s\n", "method", "storage", "n", "m", "op GiB", "step µs",
+         "spread", "step GB/s", "pair GB/s", "ratio", "≥80%", "allocs in loop");
+  fflush(stdout);
+
+  int numbers_bad = 0;
+  unsigned long lib_total = 0, heap_total = 0, steps_total = 0;
+  double heap0 = heap_in_use();
+  for (int k = 0; k < 2; k++) {
+    if (!(storages & (1 << k))) continue;
+    int m = (int)ms[k];
+    size_t cols = k ? (size_t)n * (size_t)n : (size_t)n * (size_t)(n + 1) / 2;
+    bench_problem gd = {0}, sc = {0};
+    build_problem(&gd, n, m, storage_key[k], "gd", ", lr: 0.1");
+    double built = heap_in_use() - heap0, rss_built = proc_status_bytes("VmRSS"), hwm = proc_status_bytes("VmHWM");
+    build_second_dynamics(&sc, &gd, n, m, storage_key[k], "scaled_gd", SCALED_SETTINGS);
+    gemv_ref op = make_ref(m, cols);
+    if (!op.A || !op.x || !op.xt || !op.y) {
+      fprintf(stderr, "bench_sensing: out of memory for the reference buffer (%.1f MiB)\n",
+              (double)m * (double)cols * 8 / MIB);
+      return 1;
+    }
+    meter ts[4] = {{.fn = one_step, .ctx = &gd, .reset = restart},
+                   {.fn = one_step, .ctx = &sc, .reset = restart},
+                   {.fn = gemv_n, .ctx = &op},
+                   {.fn = gemv_t, .ctx = &op}};
+    /* a batch here is a single step of ~0.5 s: ROUNDS rounds of interleaved batches for enough of them */
+    stats acc[4];
+    for (int j = 0; j < 4; j++) acc[j] = (stats){1e300, 0};
+    for (int round = 0; round < ROUNDS; round++) {
+      measure(ts, 4);
+      for (int j = 0; j < 4; j++) {
+        stats st = summarize(&ts[j]);
+        acc[j].best = fmin(acc[j].best, st.best), acc[j].worst = fmax(acc[j].worst, st.worst);
+      }
+    }
+    if (gd.failed || sc.failed) check(SD_ERR_NUMERIC, "step");
+    if (!numbers_ok(&gd) || !numbers_ok(&sc)) numbers_bad = 1;
+    double bytes = 2.0 * (double)m * (double)cols * 8.0;
+    double t_pair = acc[2].best + acc[3].best;
+    for (int j = 0; j < 2; j++) {
+      stats st = acc[j];
+      double ratio = t_pair / st.best;
+      char allocs[32];
+      snprintf(allocs, sizeof allocs, "%lu / %lu", ts[j].lib_allocs, ts[j].heap_allocs);
+      printf("%-9s %-7s %5d %6d %7.3f %11.1f %6.0f%% %9.2f %9.2f %5.0f%% %5s %13s\n", j ? "scaled_gd" : "gd",
+             names[k], n, m, bytes / 2 / GIB, st.best * 1e6, 100 * (st.worst / st.best - 1), bytes / st.best * 1e-9,
+             bytes / t_pair * 1e-9, 100 * ratio, ratio >= 0.8 ? "yes" : "NO", allocs);
+      lib_total += ts[j].lib_allocs, heap_total += ts[j].heap_allocs, steps_total += ts[j].calls;
+    }
+    printf("#   %s: dgemv NoTrans %.1f µs + Trans %.1f µs; after building problem + gd: heap %.1f MiB (model %.1f),"
+           " resident %.1f MiB, peak resident so far %.1f MiB\n",
+           names[k], acc[2].best * 1e6, acc[3].best * 1e6, built / MIB,
+           8 * ((double)m * mm[k].per_m + mm[k].fixed) / MIB, rss_built / MIB, hwm / MIB);
+    if (built > 8 * ((double)m * mm[k].per_m + mm[k].fixed) + 0.25 * MIB)
+      printf("# WARNING: the heap holds %.2f MiB more than counted: the sensing problem allocates more than\n"
+             "# sensing_memory() in this bench knows (see src/problems/sensing.c), so the largest m is too large\n",
+             (built - 8 * ((double)m * mm[k].per_m + mm[k].fixed)) / MIB);
+    fflush(stdout);
+    free_ref(&op);
+    free_problem(&sc);
+    free_problem(&gd);
+  }
+  printf("# allocations in step loop: %lu (libsaddle) / %lu (all heap), over %lu steps (warm-up included)\n",
+         lib_total, heap_total, steps_total);
+  printf("# bench process: peak resident %.3f GiB (VmHWM: problem + reference buffer + libraries)\n",
+         proc_status_bytes("VmHWM") / GIB);
+  if (numbers_bad)
+    printf("# WARNING: the steps reached NaN, infinities or subnormal numbers: timings are not typical\n");
+  return 0;
+}
+
 /* ---------------------------------------------------------------- main */
 
 typedef struct {
@@ -247,12 +449,16 @@ static const size_nm DEFAULT_SIZES[] = {{20, 150}, {50, 1000}, {100, 2000}, {150
 
 static void usage(FILE *f) {
   fprintf(f, "usage: bench_sensing [--quick] [--threads N] [--storage auto|full] [N:M ...]\n"
+             "       bench_sensing --memory-gib G [--n N] [--threads N] [--storage auto|full]\n"
              "  times one GD step of the `sensing` problem (rank 2, width n, n×n matrices, m measurements)\n"
              "  against plain dgemv pairs over buffers of the operator's size and of a full operator's\n"
              "  --quick      only the two smallest default sizes (20:150 and 50:1000)\n"
              "  --threads N  OpenBLAS threads (default 1)\n"
              "  --storage S  problem.storage: auto (the default: drawn operators are packed) or full\n"
-             "  N:M          sizes to run instead of the defaults 20:150 50:1000 100:2000 150:4000\n");
+             "  N:M          sizes to run instead of the defaults 20:150 50:1000 100:2000 150:4000\n"
+             "  --memory-gib G  instead: at size n, the largest m whose problem fits in G GiB, packed and full,\n"
+             "               and GD and ScaledGD steps at those sizes (both storages unless --storage is given)\n"
+             "  --n N        the n of --memory-gib (default 250)\n");
 }
 
 /* The CPU's name from /proc/cpuinfo, or "unknown CPU". */
@@ -273,7 +479,8 @@ static void cpu_name(char *out, size_t len) {
 }
 
 int main(int argc, char **argv) {
-  int threads = 1, quick = 0;
+  int threads = 1, quick = 0, storage_given = 0, mem_n = 250, mem_n_given = 0;
+  double mem_gib = 0;
   const char *storage = "auto";
   size_nm *sizes = calloc((size_t)argc + 4, sizeof *sizes); /* at most one per argument, or the defaults */
   int n_sizes = 0;
@@ -288,6 +495,21 @@ int main(int argc, char **argv) {
     } else if (!strcmp(argv[i], "--storage") && i + 1 < argc &&
                (!strcmp(argv[i + 1], "auto") || !strcmp(argv[i + 1], "full"))) {
       storage = argv[++i];
+      storage_given = 1;
+    } else if (!strcmp(argv[i], "--memory-gib") && i + 1 < argc) {
+      char *end;
+      mem_gib = strtod(argv[++i], &end);
+      if (*end || !(mem_gib > 0 && mem_gib <= 1024)) {
+        threads = 0;
+        break;
+      }
+    } else if (!strcmp(argv[i], "--n") && i + 1 < argc) {
+      mem_n = atoi(argv[++i]);
+      mem_n_given = 1;
+      if (mem_n < 2 || mem_n > 46340) {
+        threads = 0;
+        break;
+      }
     } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
       usage(stdout);
       return 0;
@@ -299,9 +521,10 @@ int main(int argc, char **argv) {
       break;
     }
   }
+  if (mem_gib > 0 ? n_sizes || quick : mem_n_given) threads = 0; /* --memory-gib picks its own sizes */
   if (threads < 1) {
     fprintf(stderr, "bench_sensing: bad arguments (sizes are N:M with 2 <= N <= 46340, M >= 1; threads >= 1;\n"
-                    "storage auto or full)\n");
+                    "storage auto or full; --memory-gib G > 0 with --n 2..46340 and no sizes or --quick)\n");
     usage(stderr);
     free(sizes);
     return 2;
@@ -321,6 +544,17 @@ int main(int argc, char **argv) {
   char cpu[128];
   cpu_name(cpu, sizeof cpu);
   int full = !strcmp(storage, "full");
+  if (mem_gib > 0) {
+    printf("# GD and ScaledGD steps of `sensing` at the largest size that fits in %.2f GiB, vs a plain dgemv pair\n",
+           mem_gib);
+    printf("# machine: %s, %ld CPU(s) online; %s; core %s; %d thread(s); allocs: libsaddle / all heap%s\n", cpu,
+           sysconf(_SC_NPROCESSORS_ONLN), openblas_get_config(), openblas_get_corename(), openblas_get_num_threads(),
+           heap_live ? "" : " (WARNING: malloc interposition is not live, heap counts are wrong)");
+    fflush(stdout);
+    int rc = run_memory(mem_gib, mem_n, storage_given ? (full ? 2 : 1) : 3);
+    free(sizes);
+    return rc;
+  }
   printf("# one GD step of `sensing` (rank 2, width n, storage %s: %s) vs plain dgemv pairs (NoTrans + Trans)\n",
          storage, full ? "m×n² operator" : "m×n(n+1)/2 packed operator");
   printf("# machine: %s, %ld CPU(s) online; %s; core %s; %d thread(s)\n", cpu, sysconf(_SC_NPROCESSORS_ONLN),
@@ -343,7 +577,7 @@ int main(int argc, char **argv) {
     size_t n2 = (size_t)n * (size_t)n;
     size_t cols = full ? n2 : (size_t)n * (size_t)(n + 1) / 2; /* drawn operators are symmetric: auto packs them */
     bench_problem bp = {0};
-    build_problem(&bp, n, m, storage);
+    build_problem(&bp, n, m, storage, "gd", ", lr: 0.1");
 
     /* references over the operator's size and, when packed, over a full operator's */
     gemv_ref op = make_ref(m, cols), dense = full ? op : make_ref(m, n2);
