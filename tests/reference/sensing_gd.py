@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""sensing_gd.py: an independent NumPy reference for saddle's `sensing` problem under gradient descent.
+"""sensing_gd.py: an independent NumPy reference for saddle's `sensing` problem under gradient descent and
+ScaledGD (ScaledGD(lambda), PrecGD).
 
 Written from the mathematics, not from saddle's C code (only NumPy and the standard library):
 
@@ -10,6 +11,8 @@ Written from the mathematics, not from saddle's C code (only NumPy and the stand
   gradient   res = A(U U^T) - y;   d<A_i, U U^T>/dU = (A_i + A_i^T) U, hence
              grad L(U) = 2c * sum_i res_i (A_i + A_i^T) U
   GD         U_{k+1} = U_k - lr * grad L(U_k)
+  ScaledGD   U_{k+1} = U_k - lr * grad L(U_k) (U_k^T U_k + lam I)^{-1}, lam = dynamics.damping (damping_rule
+             constant) or sqrt(L(U_k)) (damping_rule sqrt_loss, PrecGD); read from config.resolved.yaml
 
 Check mode (default):
 
@@ -167,10 +170,21 @@ def check(args):
         raise InputError("give a run directory (or --make-inputs DIR)")
     cfg = os.path.join(run, "config.resolved.yaml")
     if os.path.isfile(cfg):
-        for dotted, want in (("problem.kind", "sensing"), ("dynamics.kind", "gd")):
-            got = config_value(cfg, dotted)
-            if got != want:
-                raise InputError(f"{cfg}: {dotted} is {got!r}; this reference covers {want!r} only")
+        got = config_value(cfg, "problem.kind")
+        if got != "sensing":
+            raise InputError(f"{cfg}: problem.kind is {got!r}; this reference covers 'sensing' only")
+    kind = config_value(cfg, "dynamics.kind", "gd")
+    if kind not in ("gd", "scaled_gd"):
+        raise InputError(f"{cfg}: dynamics.kind is {kind!r}; this reference covers gd and scaled_gd")
+    rule, damping = "constant", 0.0
+    if kind == "scaled_gd":
+        rule = config_value(cfg, "dynamics.damping_rule", "constant")
+        damping = float(config_value(cfg, "dynamics.damping", "0"))
+        if config_value(cfg, "dynamics.alternating", "false") != "false":
+            raise InputError(f"{cfg}: alternating ScaledGD has no blocks to alternate over in sensing")
+        if rule == "constant" and damping <= 0:
+            raise InputError(f"{cfg}: undamped ScaledGD from a small init needs saddle's singular-Gram fallback, "
+                             "which this reference does not model; give a damping")
     lr = args.lr if args.lr is not None else float(config_value(cfg, "dynamics.lr"))
     c = args.loss_scale if args.loss_scale is not None else float(config_value(cfg, "problem.loss_scale"))
     steps = args.steps
@@ -254,7 +268,11 @@ def check(args):
                     note(diag_worst, key, d, k)
                     diag_rows[key] = diag_rows.get(key, 0) + 1
         if k < steps:
-            U = U - lr * prob.grad(U)
+            g = prob.grad(U)
+            if kind == "scaled_gd":
+                lam = damping if rule == "constant" else np.sqrt(prob.loss(U))
+                g = np.linalg.solve(U.T @ U + lam * np.eye(U.shape[1]), g.T).T  # g (U^T U + lam I)^-1
+            U = U - lr * g
 
     results = {f"{col} (max over {len(want)} rows)": worst[col] for col in cols}
     for key, (d, k) in diag_worst.items():  # scaled so that rtol is the pass mark for every one
@@ -269,7 +287,7 @@ def check(args):
         ys = load_npy(y_path, 1)
         results["y (rel. 2-norm)"] = (float(np.linalg.norm(ys - prob.y) / prob.y_norm), 0)
 
-    print(f"sensing GD reference: n={n} width={U.shape[1]} r={Ustar.shape[1]} m={m} lr={lr!r} c={c!r} "
+    print(f"sensing {kind} reference ({rule} damping {damping:g}): n={n} width={U.shape[1]} r={Ustar.shape[1]} m={m} lr={lr!r} c={c!r} "
           f"steps={steps} A symmetric: {bool(np.array_equal(A, A.transpose(0, 2, 1)))}")
     ok = True
     for name, (d, k) in results.items():
