@@ -153,3 +153,5 @@ Test(asym, full_variants_are_valid_configs) {
     free(d);
   }
 }
+
+Test(asym, reproduce_jia23_alpha) { th_reproduce("jia23-alpha", "4 of 4 claims pass"); }
