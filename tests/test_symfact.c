@@ -95,3 +95,5 @@ Test(symfact, event_claims_check_their_time) {
   th_sh(cmd, NULL, 0);
   free(d);
 }
+
+Test(symfact, reproduce_mohammadi24_regimes) { th_reproduce("mohammadi24-regimes", "5 of 5 claims pass"); }
