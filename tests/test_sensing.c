@@ -130,3 +130,7 @@ Test(sensing, packed_and_full_operators_agree) {
 
 /* The width × α sweep: three phases in every run, alignment with L improving as α shrinks, error vs α. */
 Test(sensing, reproduce_stoger21_sensing) { th_reproduce("stoger21-sensing", "43 of 43 claims pass"); }
+
+/* Implicit bias of the small init: compared at the first observation with train error ≤ 5e-2 (an `M@first:N<x`
+ * sweep value). */
+Test(sensing, reproduce_stoger21_init_scale) { th_reproduce("stoger21-init-scale", "5 of 5 claims pass"); }

@@ -75,8 +75,10 @@ Test(sweep, value_forms_against_hand_computed_contractions) {
            "  - {name: r01, value: 'rate:dist<1e-2<1e-6', where: {dynamics.lr: 0.1}, above: 0.8999999999, below: 0.9000000001}\n"
            "  - {name: peak, value: 'max:dist', across: dynamics.lr, max_ratio: 1.000000001}\n"
            "  - {name: step2, value: 'dist@step:2', across: dynamics.lr, min_ratio: 3.2399999, max_ratio: 3.2400001}\n"
-           "  - {name: start, value: 'dist@initial', across: dynamics.lr, max_ratio: 1.000000001}\n");
-  expect_yaml(yaml, 0, "5 of 5 claims pass");
+           "  - {name: start, value: 'dist@initial', across: dynamics.lr, max_ratio: 1.000000001}\n"
+           /* H = I: grad_norm = dist, so at the first observation with dist ≤ 1e-2 it is in (1e-2·(1 − η), 1e-2] */
+           "  - {name: first, value: 'grad_norm@first:dist<1e-2', where: {dynamics.lr: 0.5}, above: 0.005, below: 0.0100000001}\n");
+  expect_yaml(yaml, 0, "6 of 6 claims pass");
   /* the same forms fail when the numbers are wrong */
   snprintf(yaml, sizeof yaml, "%s%s", UNIT,
            "  - {name: r05, value: 'rate:dist<1e-2<1e-6', where: {dynamics.lr: 0.5}, above: 0.5000001}\n");
@@ -91,7 +93,9 @@ Test(sweep, bad_value_forms_are_config_errors) {
                           {"'rate:dist>1e-2<1e-6'", "expected steps, t"},
                           {"'dist@step:x'", "expected steps, t"},
                           {"'dist@end:nophase'", "expected steps, t"},
-                          {"'max:nope'", "no metric 'nope'"}};
+                          {"'max:nope'", "no metric 'nope'"},
+                          {"'dist@first:nope<1'", "expected steps, t"},
+                          {"'dist@first:dist'", "expected steps, t"}};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     snprintf(yaml, sizeof yaml, "%s  - {name: x, value: %s, below: 1}\n", UNIT, bad[i][0]);
     expect_yaml(yaml, 2, bad[i][1]);

@@ -88,11 +88,12 @@ typedef struct {
 /* Checks the syntax of `claims:` against the metric columns and phase names (config errors name the line). */
 sd_status sd_claims_check_config(const sd_config *cfg, const sd_metrics *m, const sd_phase_rule *rules,
                                  size_t n_rules);
-/* Whether `at` names a point of a run with these phase rules: final | initial | min | max, start:P | end:P |
- * min:P | max:P for a phase P, or step:N. */
-int sd_claims_at_valid(const char *at, const sd_phase_rule *rules, size_t n_rules);
-/* The value of metric column col at `at` (NULL: final). *have = 0 (and NaN) if the phase was not reached or
- * step N was not observed. */
+/* Whether `at` names a point of a run with these metrics and phase rules: final | initial | min | max, start:P |
+ * end:P | min:P | max:P for a phase P, step:N, or first:M<x / first:M>x (the first observation where metric M
+ * is ≤ x / ≥ x). */
+int sd_claims_at_valid(const char *at, const sd_metrics *m, const sd_phase_rule *rules, size_t n_rules);
+/* The value of metric column col at `at` (NULL: final). *have = 0 (and NaN) if the phase was not reached, step N
+ * was not observed or the first: condition never held. */
 double sd_claims_value_at(const sd_metrics *m, const sd_phase *phases, size_t n_phases, size_t col, const char *at,
                           int *have);
 /* Evaluates every claim; *out (caller frees with sd_free) has *n entries. */

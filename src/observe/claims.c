@@ -3,7 +3,8 @@
  * Kinds of claim:
  *   - {name, phases_in_order: [a, b, c]}: each phase reached, with positive duration, in this order;
  *   - {name, metric, at, below and/or above}: the metric's value at a point of the run, where at is
- *     final | initial | min | max, start:P | end:P | min:P | max:P for a phase P, or step:N (an observed step);
+ *     final | initial | min | max, start:P | end:P | min:P | max:P for a phase P, step:N (an observed step), or
+ *     first:M<x (first:M>x): the first observation where metric M is ≤ x (≥ x);
  *   - {name, plateau_count: N}: the plateau detector found exactly N plateaus;
  *   - {name, jump_times: [t1, t2, ...], rtol: x}: the jumps after the plateaus happened at these times,
  *     each within relative error x;
@@ -31,7 +32,7 @@ static int known_key(const char *k) {
 }
 
 /* Splits "end:alignment" into the point ("end") and the phase ("alignment", or "" if none); "step:N" into
- * "step" and the step's digits. */
+ * "step" and the step's digits; "first:M<x" into "first" and "M<x". */
 static int split_at(const char *at, char *point, size_t plen, char *phase, size_t flen) {
   const char *colon = strchr(at, ':');
   size_t n = colon ? (size_t)(colon - at) : strlen(at);
@@ -43,6 +44,13 @@ static int split_at(const char *at, char *point, size_t plen, char *phase, size_
     char *end;
     long k = strtol(phase, &end, 10);
     return *phase && !*end && k >= 0;
+  }
+  if (colon && !strcmp(point, "first")) {
+    const char *op = strpbrk(phase, "<>");
+    char *end;
+    if (!op || op == phase) return 0;
+    double x = strtod(op + 1, &end);
+    return end != op + 1 && !*end && isfinite(x);
   }
   if (colon) return !strcmp(point, "start") || !strcmp(point, "end") || !strcmp(point, "min") || !strcmp(point, "max");
   return !strcmp(point, "final") || !strcmp(point, "initial") || !strcmp(point, "min") || !strcmp(point, "max");
@@ -62,9 +70,29 @@ static sd_status number(const sd_config *cfg, const sd_cfg_node *node, const cha
   return SD_OK;
 }
 
-int sd_claims_at_valid(const char *at, const sd_phase_rule *rules, size_t n_rules) {
+/* "M<x" (or "M>x") of a first: point into the metric's column, the operator and the threshold; 0 if M is not a column. */
+static int first_condition(const sd_metrics *m, const char *cond, long *col, char *op, double *thr) {
+  const char *o = strpbrk(cond, "<>");
+  char name[128];
+  size_t len = (size_t)(o - cond);
+  if (len >= sizeof name) return 0;
+  memcpy(name, cond, len);
+  name[len] = '\0';
+  *col = sd_metrics_col(m, name);
+  *op = *o;
+  *thr = strtod(o + 1, NULL);
+  return *col >= 0;
+}
+
+int sd_claims_at_valid(const char *at, const sd_metrics *m, const sd_phase_rule *rules, size_t n_rules) {
   char point[16], phase[128];
   if (!split_at(at, point, sizeof point, phase, sizeof phase)) return 0;
+  if (!strcmp(point, "first")) {
+    long col;
+    char op;
+    double thr;
+    return first_condition(m, phase, &col, &op, &thr);
+  }
   return !*phase || !strcmp(point, "step") || phase_known(rules, n_rules, phase);
 }
 
@@ -85,6 +113,17 @@ double sd_claims_value_at(const sd_metrics *m, const sd_phase *phases, size_t n_
     double k = strtod(phase, NULL);
     for (size_t row = 0; row < rows; row++)
       if (sd_metrics_at(m, row, 0) == k) return sd_metrics_at(m, row, col);
+    return *have = 0, NAN;
+  }
+  if (!strcmp(point, "first")) { /* the first row where another metric crosses a threshold */
+    long c;
+    char op;
+    double thr;
+    if (!first_condition(m, phase, &c, &op, &thr)) return *have = 0, NAN;
+    for (size_t row = 0; row < rows; row++) {
+      double v = sd_metrics_at(m, row, (size_t)c);
+      if (op == '<' ? v <= thr : v >= thr) return sd_metrics_at(m, row, col);
+    }
     return *have = 0, NAN;
   }
   if (*phase) {
@@ -178,8 +217,8 @@ sd_status sd_claims_check_config(const sd_config *cfg, const sd_metrics *m, cons
       return sd_config_fail_node(cfg, c, "claims", "claim '%s' needs 'below' and/or 'above'", name->value);
     if (below) SD_TRY(number(cfg, below, "claims.below", &x));
     if (above) SD_TRY(number(cfg, above, "claims.above", &x));
-    if (at && !sd_claims_at_valid(at->value, rules, n_rules))
-      return sd_config_fail_node(cfg, at, "claims.at", "'%s': expected final, initial, min, max, start:P, end:P, min:P, max:P for a phase P of this run, or step:N", at->value);
+    if (at && !sd_claims_at_valid(at->value, m, rules, n_rules))
+      return sd_config_fail_node(cfg, at, "claims.at", "'%s': expected final, initial, min, max, start:P, end:P, min:P, max:P for a phase P of this run, step:N, or first:M<x (first:M>x) for a metric M", at->value);
   }
   return SD_OK;
 }

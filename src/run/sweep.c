@@ -198,7 +198,7 @@ static sd_status parse_value(sd_sweep *s, sclaim *c, const sd_cfg_node *node, co
     size_t ml = (size_t)(atsign - v);
     size_t n_rules;
     const sd_phase_rule *rules = sd_experiment_phase_rules(e, &n_rules);
-    if (!ml || ml >= sizeof c->metric || strlen(atsign + 1) >= sizeof c->at || !sd_claims_at_valid(atsign + 1, rules, n_rules))
+    if (!ml || ml >= sizeof c->metric || strlen(atsign + 1) >= sizeof c->at || !sd_claims_at_valid(atsign + 1, sd_experiment_metrics(e), rules, n_rules))
       goto bad;
     c->kind = V_AT;
     memcpy(c->metric, v, ml);
