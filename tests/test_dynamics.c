@@ -351,3 +351,32 @@ Test(dynamics, natural_gradient_on_the_gaussian_quadratic) {
   cr_assert(strstr(sd_error_message(), "Fisher hook"), "%s", sd_error_message());
   free(dir);
 }
+
+/* observe.rate_of: on H = I, GD contracts dist by exactly 1 − η per step and the flow by e^{−1} per unit time, at
+ * every pair of consecutive observations (log-spaced here, so the gaps vary). */
+Test(dynamics, local_rate_column_on_a_hand_computed_case) {
+  char *d = th_tmpdir();
+  char cmd[4096], out[8192];
+  /* (the flow observed from t = 1 to 8: over shorter gaps, or once dist nears atol/rtol, the integrator's errors
+   * divided by the gap would dominate) */
+  const char *cases[][2] = {{"dynamics: {kind: gd, lr: 0.3}\\nrun: {max_steps: 60}\\nobserve: {rate_of: dist, per_decade: 10}",
+                             "0.7"},
+                            {"dynamics: {kind: flow, t_max: 8, rtol: 1.0e-12, atol: 1.0e-15}\\n"
+                             "observe: {rate_of: dist, per_decade: 10, t_first: 1}",
+                             "0.36787944117144233"}};
+  for (int k = 0; k < 2; k++) {
+    snprintf(cmd, sizeof cmd,
+             "cd %s && rm -rf r && printf 'problem: {kind: quadratic, d: 4, h_max: 1, h_min: 1}\\n%s\\n' > c.yaml && %s run c.yaml -q -o r && /usr/bin/python3 -c \""
+             "import csv, math; r = list(csv.DictReader(open('r/metrics.csv')));"
+             "assert math.isnan(float(r[0]['local_rate'])), r[0];"
+             "e = max(abs(float(x['local_rate']) / %s - 1) for x in r[1:]); print(len(r), e); assert e < 1e-9, e\"",
+             d, cases[k][0], SADDLE_BINARY, cases[k][1]);
+    cr_assert_eq(th_run(cmd, out, sizeof out), 0, "%s", out);
+  }
+  snprintf(cmd, sizeof cmd, "cd %s && %s run c.yaml -q -o bad observe.rate_of=nope", d, SADDLE_BINARY);
+  cr_assert_eq(th_run(cmd, out, sizeof out), 2, "%s", out);
+  cr_assert(strstr(out, "observe.rate_of: 'nope' is not a metric"), "%s", out);
+  snprintf(cmd, sizeof cmd, "rm -rf %s", d);
+  th_sh(cmd, NULL, 0);
+  free(d);
+}

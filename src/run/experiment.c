@@ -56,6 +56,8 @@ static sd_param BASE[] = {
     {"observe.hessian", SD_T_ENUM, "off", SD_NO_BOUNDS, "off|lanczos|full", "extreme Hessian eigenvalues as columns hess_min, hess_max: by Lanczos, or the full spectrum (small problems)"},
     {"observe.hessian_every", SD_T_INT, "10", 1, 1e15, NULL, "compute them at every N-th observation, and at the first and the last"},
     {"observe.hessian_iters", SD_T_INT, "40", 2, 100000, NULL, "Lanczos steps (Hessian-vector products, two gradients each)"},
+    {"observe.rate_of", SD_T_STRING, "none", SD_NO_BOUNDS, NULL,
+     "a column M: adds local_rate = (M_k/M_j)^(1/(k − j)) between consecutive observations j < k (per step; per unit time for a flow)"},
     {"observe.t_first", SD_T_REAL, "0.01", 1e-300, 1e300, NULL, "flow: first positive observation time (then per_decade per decade up to t_max)"},
     {"output.max_array_mb", SD_T_REAL, "512", 0, 1e300, NULL, "arrays larger than this are not saved (they are reproducible from the seed)"},
     {"plateaus.metric", SD_T_STRING, "loss", SD_NO_BOUNDS, NULL, "the metrics.csv column whose plateaus are detected"},
@@ -126,6 +128,9 @@ struct sd_experiment {
   size_t ck_len[4];
   double *state;      /* dynamics state buffer */
   size_t state_n;
+  /* the local-rate column (observe.rate_of): its place in obs, and the column it follows (-1: off) */
+  size_t rate_pos;
+  long rate_src;
   /* curvature columns */
   sd_curvature *curv;
   int hess_full;
@@ -208,15 +213,19 @@ static sd_status pick_kind(sd_config *cfg, const char *key, const char *def, con
 }
 
 /* The metric columns: the problem's observables, then hess_min and hess_max when observe.hessian is on. */
+/* The columns after the problem's observables: hess_min, hess_max (observe.hessian), local_rate (observe.rate_of). */
 static sd_status setup_curvature(sd_experiment *e) {
   const sd_problem *p = e->prob;
   const char *mode = sd_config_str(e->cfg, "observe.hessian");
-  int on = strcmp(mode, "off") != 0;
-  e->n_obs = p->n_obs + (on ? 2 : 0);
+  int on = strcmp(mode, "off") != 0, rate = strcmp(sd_config_str(e->cfg, "observe.rate_of"), "none") != 0;
+  e->n_obs = p->n_obs + (on ? 2 : 0) + (size_t)rate;
   e->obs_names = sd_calloc(e->n_obs + 1, sizeof *e->obs_names);
   e->obs_lens = sd_calloc(e->n_obs + 1, sizeof *e->obs_lens);
   if (!e->obs_names || !e->obs_lens) return sd_error(SD_ERR_NOMEM, "out of memory");
   for (size_t i = 0; i < p->n_obs; i++) e->obs_names[i] = p->obs_names[i], e->obs_lens[i] = p->obs_len[i];
+  e->rate_src = -1;
+  e->rate_pos = p->obs_total + (on ? 2 : 0);
+  if (rate) e->obs_names[e->n_obs - 1] = "local_rate", e->obs_lens[e->n_obs - 1] = 1;
   if (!on) return SD_OK;
   e->obs_names[p->n_obs] = "hess_min";
   e->obs_names[p->n_obs + 1] = "hess_max";
@@ -332,6 +341,12 @@ sd_status sd_experiment_prepare(const char *config_path, size_t n_overrides, cha
     rc = sd_phase_rules_from_config(e->cfg, e->pcls->phases, e->pcls->n_phases, e->metrics, &e->rules, &e->n_rules);
   if (rc == SD_OK) rc = sd_claims_check_config(e->cfg, e->metrics, e->rules, e->n_rules);
   if (rc == SD_OK) rc = sd_plot_check_config(e->cfg, e->metrics);
+  if (rc == SD_OK && strcmp(sd_config_str(e->cfg, "observe.rate_of"), "none")) {
+    const char *of = sd_config_str(e->cfg, "observe.rate_of");
+    e->rate_src = sd_metrics_col(e->metrics, of);
+    if (e->rate_src < 2 || !strcmp(of, "local_rate"))
+      rc = sd_config_fail(e->cfg, "observe.rate_of", "'%s' is not a metric of this run (loss or an observable)", of);
+  }
   if (rc == SD_OK && sd_metrics_col(e->metrics, sd_config_str(e->cfg, "plateaus.metric")) < 0)
     rc = sd_config_fail(e->cfg, "plateaus.metric", "no metric '%s' in this run", sd_config_str(e->cfg, "plateaus.metric"));
   if (rc == SD_OK) {
@@ -343,7 +358,7 @@ sd_status sd_experiment_prepare(const char *config_path, size_t n_overrides, cha
   }
   if (rc == SD_OK) {
     e->theta = sd_malloc(e->prob->dim * sizeof(double));
-    e->obs = sd_malloc((e->prob->obs_total + 3) * sizeof(double));
+    e->obs = sd_malloc((e->prob->obs_total + 4) * sizeof(double));
     e->phases = sd_calloc(e->n_rules + 1, sizeof *e->phases);
     if (!e->theta || !e->obs || !e->phases) rc = sd_error(SD_ERR_NOMEM, "out of memory");
     else memcpy(e->theta, e->prob->theta0, e->prob->dim * sizeof(double));
@@ -518,6 +533,16 @@ static sd_status observe_row(sd_experiment *e, long step, double t, double loss_
           h[0] = res.lambda_min, h[1] = res.lambda_max;
       }
     }
+  }
+  if (e->rate_src >= 0) { /* (M_k/M_j)^(1/(k − j)) against the previous row; per unit time for a flow */
+    size_t rows = sd_metrics_rows(e->metrics), tc = e->times ? 1 : 0;
+    double now = e->rate_src == 2 ? loss : e->obs[e->rate_src - 3], x = e->times ? t : (double)step;
+    double v = NAN;
+    if (rows > 0) {
+      double before = sd_metrics_at(e->metrics, rows - 1, (size_t)e->rate_src), dx = x - sd_metrics_at(e->metrics, rows - 1, tc);
+      if (dx > 0) v = pow(now / before, 1.0 / dx);
+    }
+    e->obs[e->rate_pos] = v;
   }
   return sd_metrics_add(e->metrics, (double)step, t, loss, e->obs);
 }
