@@ -58,6 +58,13 @@ Test(reference, stoger21_example_matches_numpy) {
   rc = sh(REF_PY " '%s/run' --rtol 1e-10 --diagnostics", tmp);
   cr_assert_eq(rc, 1, "a misalignment column off by 1e-6 should be a mismatch (exit %d):\n%s", rc, out);
   cr_assert_not_null(strstr(out, "misalignment"), "%s", out);
+  /* r' = 25 > n = 20: the power shadow's start is then the Cholesky factor of CCᵀ (same left singular vectors) */
+  rc = sh("'" SADDLE_BINARY "' run '" SADDLE_SOURCE_DIR "/examples/stoger21-phases.yaml' -o '%s/wide' "
+          "run.max_steps=300 problem.width=25 -q",
+          tmp);
+  cr_assert_eq(rc, 0, "saddle run failed:\n%s", out);
+  rc = sh(REF_PY " '%s/wide' --rtol 1e-10 --diagnostics", tmp);
+  cr_assert_eq(rc, 0, "r' > n: the NumPy reference disagrees (exit %d):\n%s", rc, out);
   sh("rm -rf '%s'", tmp);
   free(tmp);
 }

@@ -66,7 +66,7 @@ typedef struct {
   sd_svd svd_low;     /* (n − r) × r: the shadow's vectors below the top r rows */
   double *C;          /* r × r  */
   double *K;          /* w × w  UᵀU + λI and its Cholesky factor (preconditioner) */
-  double *G;          /* n × max(n, w): minibatch S_B; the power shadow */
+  double *G;          /* n × n  minibatch S_B */
   double *Af, *yf;    /* batch × n², batch: fresh measurements */
   size_t batch;
   long precond_fallbacks;
@@ -579,7 +579,7 @@ static sd_status sensing_create(const sd_config *cfg, uint64_t seed, sd_arrays *
   s->B = sd_malloc((size_t)r * w * sizeof(double));
   s->C = sd_malloc((size_t)r * r * sizeof(double));
   s->K = sd_malloc((size_t)w * w * sizeof(double));
-  s->G = sd_malloc((nn > nw ? nn : nw) * sizeof(double)); /* also the power shadow, n × w */
+  s->G = sd_malloc(nn * sizeof(double));
   s->P = sd_malloc(nw * sizeof(double));
   s->base.theta0 = sd_malloc(nw * sizeof(double));
   sd_status rc = SD_OK;
