@@ -101,6 +101,22 @@ Test(asym, invariance_probe_starts_equal_and_leaves_the_first_copy_alone) {
   sd_problem_free(&p);
   sd_arrays_free(&arr);
   sd_config_free(&cfg);
+  /* wider than tall (r' = 6 > n₁ = 3): the solve for R₂ must not need an r' × n₂ scratch of n₁ × n₂ */
+  p = th_problem("problem: {kind: asym, rows: 3, cols: 8, rank: 2, width: 6, truth: product, twin_shift: 3}\n", &cfg, &arr);
+  {
+    const double *l = p->theta0, *rr = l + 18, *l2 = p->theta0 + 66, *r2 = l2 + 18;
+    double g = 0;
+    for (int i = 0; i < 3; i++)
+      for (int j = 0; j < 8; j++) {
+        double a0 = 0, b0 = 0;
+        for (int k = 0; k < 6; k++) a0 += l[i * 6 + k] * rr[j * 6 + k], b0 += l2[i * 6 + k] * r2[j * 6 + k];
+        g = fmax(g, fabs(a0 - b0));
+      }
+    cr_assert_lt(g, 1e-12, "%g", g);
+  }
+  sd_problem_free(&p);
+  sd_arrays_free(&arr);
+  sd_config_free(&cfg);
 
   char *d = th_tmpdir();
   char cmd[4096], out[8192];

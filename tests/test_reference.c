@@ -65,6 +65,22 @@ Test(reference, stoger21_example_matches_numpy) {
   cr_assert_eq(rc, 0, "saddle run failed:\n%s", out);
   rc = sh(REF_PY " '%s/wide' --rtol 1e-10 --diagnostics", tmp);
   cr_assert_eq(rc, 0, "r' > n: the NumPy reference disagrees (exit %d):\n%s", rc, out);
+  /* loss scale ½ (the shadow's clock is 4c·t) */
+  rc = sh("'" SADDLE_BINARY "' run '" SADDLE_SOURCE_DIR "/examples/stoger21-phases.yaml' -o '%s/half' "
+          "run.max_steps=300 problem.loss_scale=0.5 dynamics.lr=0.05 -q",
+          tmp);
+  cr_assert_eq(rc, 0, "saddle run failed:\n%s", out);
+  rc = sh(REF_PY " '%s/half' --rtol 1e-10 --diagnostics", tmp);
+  cr_assert_eq(rc, 0, "c = 1/2: the NumPy reference disagrees (exit %d):\n%s", rc, out);
+  /* and independently of the reference: c = ½ with lr 0.05 takes the same steps as c = ¼ with lr 0.1, so the
+   * shadow (whose clock 4c·t is the same) must give the same angles at every step */
+  rc = sh("'" SADDLE_BINARY "' run '" SADDLE_SOURCE_DIR "/examples/stoger21-phases.yaml' -o '%s/quarter' "
+          "run.max_steps=300 -q && /usr/bin/python3 -c \"import csv; d = '%s';"
+          "a, b = [list(csv.DictReader(open(d + x + '/metrics.csv'))) for x in ('/quarter', '/half')];"
+          "e = max(abs(float(x[k]) - float(y[k])) for x, y in zip(a, b) for k in ('angle_shadow', 'angle_shadow_spectral'));"
+          "print(e); assert len(a) == len(b) and e < 1e-9, e\"",
+          tmp, tmp);
+  cr_assert_eq(rc, 0, "the shadow's clock depends on the loss scale:\n%s", out);
   sh("rm -rf '%s'", tmp);
   free(tmp);
 }

@@ -158,3 +158,18 @@ Test(sweep, power_law_exponent_of_a_hand_computed_case) {
   expect_yaml(POWER_BASE "  - {name: p, value: 'dist@step:2', across: dynamics.lr, power_law: -0.46, log_slope: 1, rtol: 0.001}\n",
               2, "not both");
 }
+
+Test(sweep, max_and_flow_rates_against_hand_computed_values) {
+  /* GD with η = 2.5 on H = I grows dist by |1 − η| = 1.5 per step: its max is the last value, 1.5¹⁰·dist₀, while
+   * η = 0.5's is dist₀ (the same θ₀): the ratio is 1.5¹⁰ = 57.665 exactly */
+  expect_yaml("problem: {kind: quadratic, d: 4, h_max: 1, h_min: 1}\ndynamics: {kind: gd, lr: 0.5}\nrun: {max_steps: 10}\n"
+              "sweep:\n  - {key: dynamics.lr, values: [0.5, 2.5]}\nsweep_claims:\n"
+              "  - {name: m, value: 'max:dist', across: dynamics.lr, min_ratio: 57.66503, max_ratio: 57.66505}\n",
+              0, "PASS  m");
+  /* a flow on H = I: dist = e^{−t}·dist₀, so rate: is e^{−1} per unit time */
+  expect_yaml("problem: {kind: quadratic, d: 4, h_max: 1, h_min: 1}\n"
+              "dynamics: {kind: flow, t_max: 12, rtol: 1.0e-12, atol: 1.0e-15}\n"
+              "sweep:\n  - {key: dynamics.rtol, values: [1.0e-12]}\nsweep_claims:\n"
+              "  - {name: f, value: 'rate:dist<1e-1<1e-4', above: 0.3678794, below: 0.3678795}\n",
+              0, "PASS  f");
+}

@@ -183,6 +183,7 @@ sd_status sd_claims_check_config(const sd_config *cfg, const sd_metrics *m, cons
         snprintf(key, sizeof key, "claims.%s", need[k]);
         if (!v) return sd_config_fail_node(cfg, c, key, "claim '%s' (an event) needs %s", name->value, need[k]);
         SD_TRY(number(cfg, v, key, &x));
+        if (k > 0 && !(x > 0)) return sd_config_fail_node(cfg, v, key, "must be positive (a relative tolerance around a time > 0)");
       }
       continue;
     }
@@ -262,7 +263,8 @@ static void plateau_claim(const sd_cfg_node *c, const sd_plateau *pl, size_t np,
   }
 }
 
-/* The first time column col reaches the level c from the side it starts on, linearly interpolated. */
+/* The first time column col reaches the level c from the side it starts on, interpolated between the
+ * observations around the crossing (cubic where the metric is monotone there, else linear). */
 static void event_claim(const sd_cfg_node *c, const sd_metrics *m, size_t col, sd_claim_result *r) {
   double level = strtod(sd_cfg_child(c, "reaches")->value, NULL), want = strtod(sd_cfg_child(c, "t")->value, NULL),
          rtol = strtod(sd_cfg_child(c, "rtol")->value, NULL);

@@ -11,8 +11,9 @@
  *   preconditioner (ScaledGD(λ)): ∇_L(RᵀR + λI)⁻¹, ∇_R(LᵀL + λI)⁻¹
  *   invariance probe (twin_shift s > 0, lowrank.md §3 claim 3): a second, independent copy from
  *     (L₀Q, R₀Q^{-ᵀ}), Q = G + sI (G r'×r' N(0, 1), init stream index 1), trained alongside by the same
- *     dynamics; the loss is the sum of both copies' losses, invariance_gap = ‖LRᵀ − L₂R₂ᵀ‖_F/‖LRᵀ‖_F and all
- *     other observables are the first copy's. ScaledGD keeps the gap at round-off, GD does not.
+ *     dynamics; the loss (so also stop.loss_below and the Hessian columns) is both copies', invariance_gap =
+ *     ‖LRᵀ − L₂R₂ᵀ‖_F/‖LRᵀ‖_F, and the problem's other observables are the first copy's. Dynamics that would
+ *     couple the copies (a flow's error control, PrecGD's √loss damping, clipping) are refused.
  * Parameters: L then R (then L₂, R₂) in one block (views L, R, L2, R2), row-major. */
 #include "problems/asym.h"
 
@@ -218,17 +219,16 @@ static sd_status twin_init(asym *q, const sd_config *cfg, uint64_t seed, sd_arra
   const double *L = q->base.theta0, *R = L + (size_t)q->n1 * w;
   double *L2 = q->base.theta0 + q->copy_dim, *R2 = L2 + (size_t)q->n1 * w;
   cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, q->n1, w, w, 1.0, L, w, q->Q, w, 0.0, L2, w);
-  /* R₂Qᵀ = R₀: solve Q R₂ᵀ = R₀ᵀ (K2 ← Q, X's first r'·n₂ entries ← R₀ᵀ) */
-  memcpy(q->K2, q->Q, (size_t)w * w * sizeof(double));
-  for (int j = 0; j < q->n2; j++)
-    for (int k = 0; k < w; k++) q->X[(size_t)k * q->n2 + j] = R[(size_t)j * w + k];
+  /* R₂Qᵀ = R₀, i.e. Q·R₂ᵀ = R₀ᵀ, solved in place: R₂ (n₂ × r' row-major) read column-major is R₂ᵀ (r' × n₂),
+   * so R₂ ← R₀ and K2 ← Q column-major */
+  memcpy(R2, R, (size_t)q->n2 * w * sizeof(double));
+  for (int i = 0; i < w; i++)
+    for (int j = 0; j < w; j++) q->K2[(size_t)j * w + i] = q->Q[(size_t)i * w + j];
   lapack_int *piv = sd_malloc((size_t)w * sizeof *piv);
   if (!piv) return sd_error(SD_ERR_NOMEM, "out of memory");
-  lapack_int info = LAPACKE_dgesv(LAPACK_ROW_MAJOR, w, q->n2, q->K2, w, piv, q->X, q->n2);
+  lapack_int info = LAPACKE_dgesv(LAPACK_COL_MAJOR, w, q->n2, q->K2, w, piv, R2, w);
   sd_free(piv);
   if (info != 0) return sd_config_fail(cfg, "problem.twin_shift", "the probe's Q is singular: choose another shift or seed");
-  for (int j = 0; j < q->n2; j++)
-    for (int k = 0; k < w; k++) R2[(size_t)j * w + k] = q->X[(size_t)k * q->n2 + j];
   return SD_OK;
 }
 
@@ -325,6 +325,8 @@ static sd_status as_create(const sd_config *cfg, uint64_t seed, sd_arrays *array
       return sd_config_fail(cfg, "problem.twin_shift", "the invariance probe cannot share PrecGD's damping √loss between copies");
     if (clip && strtod(clip, NULL) > 0)
       return sd_config_fail(cfg, "problem.twin_shift", "the invariance probe cannot share gradient clipping between copies");
+    if (kind && !strcmp(kind, "flow"))
+      return sd_config_fail(cfg, "problem.twin_shift", "the invariance probe cannot share a flow's error control between copies");
   }
   asym *q = sd_calloc(1, sizeof *q);
   if (!q) return sd_error(SD_ERR_NOMEM, "out of memory");

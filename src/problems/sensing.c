@@ -156,12 +156,13 @@ static double spectral_norm_nw(sensing *s, const double *P) {
   return s->svd_nw.s[0];
 }
 
-/* The power shadow's top-r left singular vectors in the eigenbasis of sym(A^*(y)) into shU (column-major n × w,
+/* The power shadow's top-r left singular vectors (the flow near U = 0 is U̇ = 4c·sym(A^*(y))U, so time t scales
+ * the spectrum by 4c·t) in the eigenbasis of sym(A^*(y)) into shU (column-major n × w,
  * the first r columns used); 0 if the SVD fails. */
 static int shadow_basis(sensing *s, double t) {
   int n = s->n, w = s->wsh;
   for (int j = 0; j < n; j++) { /* column-major: entry (j, c) at j + c·n */
-    double g = exp(t * (s->spec[j] - s->spec[0]));
+    double g = exp(4.0 * s->c * t * (s->spec[j] - s->spec[0]));
     for (int c = 0; c < w; c++) s->shA[(size_t)c * n + j] = g * s->c0[(size_t)j * w + c];
   }
   lapack_int info = LAPACKE_dgejsv_work(LAPACK_COL_MAJOR, 'F', 'U', 'N', 'N', 'N', 'N', n, w, s->shA, n, s->shS, s->shU, n,
@@ -217,7 +218,7 @@ static void sensing_observe(sd_problem *p, const double *U, double t, double *ou
 
   /* top-r column space of U, its angles to col(U⋆) and to the spectral subspace L; eigenvalues of UUᵀ */
   ok = sd_svd_run(&s->svd_U, U) == SD_OK;
-  int k = s->svd_U.k;
+  int okU = ok, k = s->svd_U.k;
   for (size_t i = 0; i < s->obs_len[OBS_EIG]; i++) o[OBS_EIG][i] = ok ? s->svd_U.s[i] * s->svd_U.s[i] : NAN;
   for (int i = 0; i < n; i++) memcpy(s->Lt + (size_t)i * r, s->svd_U.u + (size_t)i * k, (size_t)r * sizeof(double));
   *o[OBS_ANGLE_TRUTH] = ok ? sin_angle(s, s->Lt, s->VX) : NAN;
@@ -227,8 +228,9 @@ static void sensing_observe(sd_problem *p, const double *U, double t, double *ou
   double smin = w <= n && ok ? s->svd_U.s[w - 1] : 0.0;
   *o[OBS_COND_UU] = ok ? (smin > 0 ? (s->svd_U.s[0] / smin) * (s->svd_U.s[0] / smin) : INFINITY) : NAN;
 
-  /* power shadow (the flow's power method from U₀): Ũ_t = e^{t·sym(A^*(y))}U₀ = V e^{tΛ} C, C = VᵀU₀. In the
-   * eigenbasis it is C with row j scaled by e^{t(λ_j − λ₁)} (nothing overflows): a row-graded matrix whose top
+  /* power shadow (the flow's power method from U₀; near U = 0 the flow is U̇ = 4c·sym(A^*(y))U):
+   * Ũ_t = e^{4ct·sym(A^*(y))}U₀ = V e^{4ctΛ} C, C = VᵀU₀. In the eigenbasis it is C with row j scaled by
+   * e^{4ct(λ_j − λ₁)} (nothing overflows): a row-graded matrix whose top
    * singular vectors a plain SVD loses once e^{t(λ_r − λ₁)} nears the rounding unit, so LAPACK's Jacobi SVD
    * (dgejsv, accurate for graded rows) takes it. L̃_t = its top-r left singular vectors; in the eigenbasis L
    * is e₁ … e_r, so sin∠(L̃_t, L) is the norm of their rows below r. */
@@ -241,7 +243,7 @@ static void sensing_observe(sd_problem *p, const double *U, double t, double *ou
       for (int j = 0; j < n; j++) v += s->evecs[(size_t)(n - 1 - j) * n + i] * s->shU[(size_t)c * n + j];
       s->T2[(size_t)i * r + c] = v;
     }
-  *o[OBS_SHADOW] = ok ? sin_angle(s, s->Lt, s->T2) : NAN;
+  *o[OBS_SHADOW] = ok && okU ? sin_angle(s, s->Lt, s->T2) : NAN;
 }
 
 static void sensing_destroy(sd_problem *p) {
@@ -515,6 +517,7 @@ static sd_status make_init(sensing *s, const sd_config *cfg, uint64_t seed, sd_a
   if (!strcmp(sd_config_str(cfg, "init.scheme"), "spectral")) {
     /* U₀ = V Λ₊^{1/2}: the top-r' eigenpairs of sym(A^*(y)) (make_operator), negative eigenvalues clipped to 0 */
     int n = s->n, w = s->w;
+    if (w > n) return sd_config_fail(cfg, "problem.width", "spectral init has only n = %d eigenpairs for width %d", n, w);
     for (int j = 0; j < w; j++) {
       double lam = s->spec[j], sc = lam > 0 ? sqrt(lam) : 0.0;
       for (int i = 0; i < n; i++) s->base.theta0[(size_t)i * w + j] = s->evecs[(size_t)(n - 1 - j) * n + i] * sc;
@@ -531,8 +534,9 @@ static sd_status make_init(sensing *s, const sd_config *cfg, uint64_t seed, sd_a
 }
 
 /* c0 = VᵀU₀ (rows in descending order of the eigenvalues of sym(A^*(y))), the power shadow's start. For r' > n
- * the left singular vectors of e^{tΛ}C are those of e^{tΛ}F with FFᵀ = CCᵀ: c0 becomes the n × n Cholesky
- * factor F, so the shadow's SVD has at least as many rows as columns. */
+ * the left singular vectors of DC (D diagonal) are those of DF with FFᵀ = CCᵀ: c0 becomes F = Rᵀ (n × n) from
+ * the QR factorization Cᵀ = QR, which exists for any U₀, so the shadow's SVD has at least as many rows as
+ * columns. */
 static sd_status shadow_start(sensing *s) {
   int n = s->n, w = s->w;
   double *C = s->w > n ? s->P : s->c0; /* P is n × w */
@@ -540,11 +544,14 @@ static sd_status shadow_start(sensing *s) {
     cblas_dgemv(CblasRowMajor, CblasTrans, n, w, 1.0, s->base.theta0, w, s->evecs + (size_t)(n - 1 - j) * n, 1, 0.0,
                 C + (size_t)j * w, 1);
   if (w <= n) return SD_OK;
-  cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, n, w, 1.0, C, w, 0.0, s->c0, n);
-  if (LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', n, s->c0, n) != 0)
-    return sd_error(SD_ERR_NUMERIC, "the initialization U0 has rank < n: no power shadow");
-  for (int i = 0; i < n; i++)
-    for (int j = i + 1; j < n; j++) s->c0[(size_t)i * n + j] = 0.0;
+  /* C row-major (n × w) read column-major is Cᵀ (w × n): its QR leaves R in the top n × n triangle */
+  double *tau = sd_malloc((size_t)n * sizeof(double));
+  if (!tau) return sd_error(SD_ERR_NOMEM, "out of memory");
+  lapack_int info = LAPACKE_dgeqrf(LAPACK_COL_MAJOR, w, n, C, w, tau);
+  sd_free(tau);
+  if (info != 0) return sd_error(SD_ERR_NUMERIC, "dgeqrf failed (info %d)", (int)info);
+  for (int i = 0; i < n; i++) /* F[i][j] = R[j][i], R column-major at C[j + i·w] */
+    for (int j = 0; j < n; j++) s->c0[(size_t)i * n + j] = j <= i ? C[(size_t)j + (size_t)i * w] : 0.0;
   return SD_OK;
 }
 
@@ -593,7 +600,7 @@ static sd_status sensing_create(const sd_config *cfg, uint64_t seed, sd_arrays *
   if (rc == SD_OK) rc = sd_svd_create(&s->svd_T, (int)n, (int)r, 1, 0);
   if (rc == SD_OK && n > r) rc = sd_svd_create(&s->svd_low, (int)(n - r), (int)r, 0, 0);
   s->wsh = (int)(w < n ? w : n);
-  if (rc == SD_OK) { /* dgejsv's workspace (JOBU = 'U', JOBV = 'N'): LAPACK asks max(2m + n, 6n + 2n²) at most */
+  if (rc == SD_OK) { /* dgejsv (JOBA = 'F', JOBU = 'U', JOBV = 'N') needs LWORK ≥ max(2m + n, 4n + 1, 7); more is faster */
     size_t mm = (size_t)n, ww = (size_t)s->wsh;
     s->shLwork = 2 * mm + 6 * ww + 2 * ww * ww + mm * ww + 64;
     s->shA = sd_malloc(nw * sizeof(double));

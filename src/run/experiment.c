@@ -156,6 +156,8 @@ void sd_experiment_parts(sd_experiment *e, sd_problem **problem, sd_dynamics **d
   *dynamics = e->dyn;
 }
 
+int sd_experiment_is_flow(const sd_experiment *e) { return e->times != NULL; }
+
 const sd_phase *sd_experiment_phases(const sd_experiment *e, size_t *n) {
   *n = e->n_rules;
   return e->phases;

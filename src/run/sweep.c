@@ -471,9 +471,13 @@ static double claim_value(const sclaim *c, const sd_experiment *e) {
   if (col < 0 || !rows) return NAN;
   size_t k = (size_t)col;
   if (c->kind == V_FINAL) return sd_metrics_at(m, rows - 1, k);
-  if (c->kind == V_MAX) {
+  if (c->kind == V_MAX) { /* NaN if any row is (as a claim's at: max) */
     double v = -INFINITY;
-    for (size_t r = 0; r < rows; r++) v = fmax(v, sd_metrics_at(m, r, k)); /* fmax skips NaN rows */
+    for (size_t r = 0; r < rows; r++) {
+      double x = sd_metrics_at(m, r, k);
+      if (isnan(x)) return x;
+      v = fmax(v, x);
+    }
     return v;
   }
   if (c->kind == V_AT) {
@@ -485,9 +489,9 @@ static double claim_value(const sclaim *c, const sd_experiment *e) {
   size_t r = first_row(m, k, c->op, c->thr, 0);
   if (r == rows) return NAN; /* never reached: the claim fails */
   if (c->kind == V_RATE) { /* the mean contraction per step between the two crossings: (e_b/e_a)^(1/(k_b − k_a)) */
-    size_t r2 = first_row(m, k, '<', c->thr2, r);
+    size_t r2 = first_row(m, k, '<', c->thr2, r), x = sd_experiment_is_flow(e) ? 1 : 0; /* a flow: per unit time */
     if (r2 == rows || r2 == r) return NAN; /* never reached, or no step between the two */
-    double s1 = sd_metrics_at(m, r, 0), s2 = sd_metrics_at(m, r2, 0);
+    double s1 = sd_metrics_at(m, r, x), s2 = sd_metrics_at(m, r2, x);
     return pow(sd_metrics_at(m, r2, k) / sd_metrics_at(m, r, k), 1.0 / (s2 - s1));
   }
   return sd_metrics_at(m, r, c->kind == V_FIRST_STEP ? 0 : 1);

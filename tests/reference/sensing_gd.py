@@ -32,10 +32,11 @@ replayed U (its own definitions, plain NumPy SVDs): signal[i] = sigma_i(V_X^T U)
 misalignment = ||V_X_perp^T orth(UW)||_2, angle_truth and angle_spectral (sin of the largest principal angle
 of the top-r left singular space of U to col(U*) and to L = top-r eigenvectors of sym(A^*(y))), sigma_r_err,
 cond_UU = cond(U^T U), and the power shadow's angles angle_shadow_spectral = sin(L~_t, L) and angle_shadow =
-sin(L_t, L~_t), L~_t the top-r left singular space of expm(t sym(A^*(y))) U0, t = lr * step. Angles are
+sin(L_t, L~_t), L~_t the top-r left singular space of expm(4c t sym(A^*(y))) U0 (near U = 0 the flow is
+dU/dt = 4c sym(A^*(y)) U), t = lr * step. Angles are
 compared by absolute difference (--atol-angles, 1e-8: a sine near 0 has no relative accuracy), the others
 relatively (rtol; cond_UU to 1e-3, since sigma_min(U) of a nearly rank-deficient U is only known to
-eps * sigma_max). The shadow is compared only while exp(-t(lambda_1 - lambda_r)) > 1e-5: beyond, a plain SVD of
+eps * sigma_max). The shadow is compared only while exp(-4ct(lambda_1 - lambda_r)) > 1e-5: beyond, a plain SVD of
 it loses the r-th direction (saddle uses LAPACK's Jacobi SVD, dgejsv, there).
 
 Input mode:
@@ -120,8 +121,9 @@ class Sensing:
         sstar = np.linalg.svd(self.Ustar_, compute_uv=False)[r - 1]
         out["sigma_r_err"] = abs(su[r - 1] - sstar) / sstar
         out["cond_UU"] = (su[0] / su[w - 1]) ** 2 if w <= n and su[w - 1] > 0 else float("inf")
-        if np.exp(-t * (self.lam[0] - self.lam[r - 1])) > 1e-5:
-            shadow = self.V @ (np.exp(t * (self.lam - self.lam[0]))[:, None] * (self.V.T @ U0))
+        tau = 4.0 * self.c * t  # near U = 0 the flow is dU/dt = 4c sym(A^*(y)) U
+        if np.exp(-tau * (self.lam[0] - self.lam[r - 1])) > 1e-5:
+            shadow = self.V @ (np.exp(tau * (self.lam - self.lam[0]))[:, None] * (self.V.T @ U0))
             Ls = np.linalg.svd(shadow, full_matrices=False)[0][:, :r]
             out["angle_shadow_spectral"] = sin_angle(Ls, self.L)
             out["angle_shadow"] = sin_angle(Lt, Ls)
