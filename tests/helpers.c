@@ -113,6 +113,22 @@ char *th_tmpdir(void) {
   return strdup(d);
 }
 
+void th_write(const char *path, const char *text) {
+  FILE *f = fopen(path, "w");
+  cr_assert_not_null(f, "cannot write %s", path);
+  fputs(text, f);
+  fclose(f);
+}
+
+char *th_tmpfile(const char *name, const char *text, char *path, size_t len) {
+  char *d = th_tmpdir();
+  char p[600];
+  snprintf(p, sizeof p, "%s/%s", d, name);
+  th_write(p, text);
+  if (path) snprintf(path, len, "%s", p);
+  return d;
+}
+
 char *th_slurp(const char *path, size_t *len) {
   FILE *f = fopen(path, "rb");
   if (!f) return NULL;

@@ -19,6 +19,11 @@ void th_reproduce(const char *name, const char *expect);
 int th_same_file(const char *a, const char *b);
 /* A fresh empty directory under /tmp, caller frees. */
 char *th_tmpdir(void);
+/* Writes text to path (asserts it can). */
+void th_write(const char *path, const char *text);
+/* A fresh temporary directory holding one file, name, with text: returns the directory (caller frees) and, if
+ * path is not NULL, the file's path in it (len bytes). */
+char *th_tmpfile(const char *name, const char *text, char *path, size_t len);
 /* Reads a whole file (caller frees) or NULL. */
 char *th_slurp(const char *path, size_t *len);
 

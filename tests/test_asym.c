@@ -61,12 +61,9 @@ Test(asym, reproduce_jia23_kappa) { th_reproduce("jia23-kappa", "10 of 10 claims
 Test(asym, reproduce_tong21_scaledgd) { th_reproduce("tong21-scaledgd", "4 of 4 claims pass"); }
 
 Test(asym, alternating_needs_blocks) {
-  char *d = th_tmpdir();
   char cmd[2048], out[4096], path[600];
-  snprintf(path, sizeof path, "%s/c.yaml", d);
-  FILE *f = fopen(path, "w");
-  fputs("problem: {kind: sensing}\ndynamics: {kind: scaled_gd, alternating: true}\n", f);
-  fclose(f);
+  char *d = th_tmpfile("c.yaml", "problem: {kind: sensing}\ndynamics: {kind: scaled_gd, alternating: true}\n", path,
+                       sizeof path);
   snprintf(cmd, sizeof cmd, "%s run %s -q -o %s/r", SADDLE_BINARY, path, d);
   cr_assert_eq(th_run(cmd, out, sizeof out), 2, "%s", out);
   cr_assert(strstr(out, "dynamics.alternating"), "%s", out);
@@ -118,14 +115,9 @@ Test(asym, invariance_probe_starts_equal_and_leaves_the_first_copy_alone) {
   sd_arrays_free(&arr);
   sd_config_free(&cfg);
 
-  char *d = th_tmpdir();
   char cmd[4096], out[8192];
-  snprintf(cmd, sizeof cmd, "%s/p.yaml", d);
-  FILE *f = fopen(cmd, "w");
-  fputs("problem: {kind: asym, rows: 40, cols: 40, rank: 4, width: 4, truth: product}\n"
-        "init: {scale: 1}\nrun: {max_steps: 30}\nobserve: {schedule: every, every: 1}\n",
-        f);
-  fclose(f);
+  char *d = th_tmpfile("p.yaml", "problem: {kind: asym, rows: 40, cols: 40, rank: 4, width: 4, truth: product}\n"
+        "init: {scale: 1}\nrun: {max_steps: 30}\nobserve: {schedule: every, every: 1}\n", cmd, sizeof cmd);
   const char *kinds[] = {"dynamics.kind=gd dynamics.lr=0.03", "dynamics.kind=scaled_gd",
                          "dynamics.kind=scaled_gd dynamics.alternating=true"};
   for (int k = 0; k < 3; k++) {

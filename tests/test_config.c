@@ -25,12 +25,8 @@ static const char *GOOD =
 /* Writes yaml to DIR/cfg.yaml, runs `saddle run cfg.yaml ARGS` inside DIR, returns the exit status and
  * the combined output; asserts that no run directory was created. */
 static int run_cfg(const char *yaml, const char *args, char *out, size_t len) {
-  char *dir = th_tmpdir();
   char path[512], cmd[2048];
-  snprintf(path, sizeof path, "%s/cfg.yaml", dir);
-  FILE *f = fopen(path, "w");
-  fputs(yaml, f);
-  fclose(f);
+  char *dir = th_tmpfile("cfg.yaml", yaml, path, sizeof path);
   if (strstr(args, "BAD_SHAPE")) {
     size_t shape[2] = {3, 3};
     double z[9] = {0};
@@ -68,12 +64,8 @@ static void expect_error(const char *yaml, const char *args, const char *where, 
 }
 
 Test(config, good_config_runs) {
-  char *dir = th_tmpdir();
   char path[512], cmd[2048], out[4096];
-  snprintf(path, sizeof path, "%s/cfg.yaml", dir);
-  FILE *f = fopen(path, "w");
-  fputs(GOOD, f);
-  fclose(f);
+  char *dir = th_tmpfile("cfg.yaml", GOOD, path, sizeof path);
   snprintf(cmd, sizeof cmd, "cd %s && %s run cfg.yaml -o out seed=4 init.scale=0.5 -q 2>&1", dir, SADDLE_BINARY);
   cr_assert_eq(th_sh(cmd, out, sizeof out), 0, "%s", out);
   snprintf(path, sizeof path, "%s/out/config.resolved.yaml", dir);

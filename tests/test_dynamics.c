@@ -12,12 +12,8 @@
 
 /* Runs a config (YAML text) in-process into DIR/run; returns DIR (caller frees). */
 static char *run_yaml(const char *yaml, size_t n_over, char **over) {
-  char *dir = th_tmpdir();
   char path[512], out[600];
-  snprintf(path, sizeof path, "%s/cfg.yaml", dir);
-  FILE *f = fopen(path, "w");
-  fputs(yaml, f);
-  fclose(f);
+  char *dir = th_tmpfile("cfg.yaml", yaml, path, sizeof path);
   sd_experiment *e = NULL;
   cr_assert_eq(sd_experiment_prepare(path, n_over, over, &e), SD_OK, "%s", sd_error_message());
   snprintf(out, sizeof out, "%s/run", dir);
@@ -309,12 +305,8 @@ Test(dynamics, scaled_gd_is_condition_number_free_and_gd_is_not) {
 }
 
 Test(dynamics, preconditioned_dynamics_need_the_hook) {
-  char *dir = th_tmpdir();
   char path[512];
-  snprintf(path, sizeof path, "%s/cfg.yaml", dir);
-  FILE *f = fopen(path, "w");
-  fputs("problem: {kind: quadratic}\ndynamics: {kind: scaled_gd}\n", f);
-  fclose(f);
+  char *dir = th_tmpfile("cfg.yaml", "problem: {kind: quadratic}\ndynamics: {kind: scaled_gd}\n", path, sizeof path);
   sd_experiment *e = NULL;
   cr_assert_eq(sd_experiment_prepare(path, 0, NULL, &e), SD_ERR_CONFIG);
   cr_assert(strstr(sd_error_message(), "dynamics.kind") && strstr(sd_error_message(), "preconditioner hook"), "%s",
@@ -341,11 +333,7 @@ Test(dynamics, natural_gradient_on_the_gaussian_quadratic) {
   free(star), free(th0), free(thK), free(dir);
   char *over[] = {"problem.kind=sensing"};
   char path[600];
-  dir = th_tmpdir();
-  snprintf(path, sizeof path, "%s/cfg.yaml", dir);
-  FILE *f = fopen(path, "w");
-  fputs("problem: {kind: sensing}\ndynamics: {kind: natural_gd}\n", f);
-  fclose(f);
+  dir = th_tmpfile("cfg.yaml", "problem: {kind: sensing}\ndynamics: {kind: natural_gd}\n", path, sizeof path);
   sd_experiment *e = NULL;
   cr_assert_eq(sd_experiment_prepare(path, 1, over, &e), SD_ERR_CONFIG);
   cr_assert(strstr(sd_error_message(), "Fisher hook"), "%s", sd_error_message());

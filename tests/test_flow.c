@@ -7,16 +7,6 @@
 
 #include "helpers.h"
 
-static char *write_cfg(const char *yaml) {
-  char *dir = th_tmpdir();
-  char path[512];
-  snprintf(path, sizeof path, "%s/cfg.yaml", dir);
-  FILE *f = fopen(path, "w");
-  fputs(yaml, f);
-  fclose(f);
-  return dir;
-}
-
 static const char *QUAD_FLOW =
     "problem: {kind: quadratic, d: 8, h_max: 3, h_min: 0.03, spectrum: log}\n"
     "dynamics: {kind: flow, t_max: 60}\n"
@@ -35,7 +25,7 @@ static const char *CHECK_MODES =
 static void check_flow(const char *extra, double tol) {
   char yaml[2048], cmd[4096], out[4096];
   snprintf(yaml, sizeof yaml, "%s%s", QUAD_FLOW, extra);
-  char *dir = write_cfg(yaml);
+  char *dir = th_tmpfile("cfg.yaml", yaml, NULL, 0);
   snprintf(cmd, sizeof cmd, "%s run %s/cfg.yaml -q -o %s/r", SADDLE_BINARY, dir, dir);
   cr_assert_eq(th_run(cmd, out, sizeof out), 0, "%s", out);
   snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c \"%s\" %s/r %g", CHECK_MODES, dir, tol);
@@ -56,7 +46,7 @@ Test(flow, looser_tolerance_gives_a_larger_error) {
   /* the error follows the requested tolerance: rtol 1e-5 must not meet the 1e-8 bound above */
   char yaml[2048], cmd[4096], out[4096];
   snprintf(yaml, sizeof yaml, "%sdynamics.rtol: 1.0e-5\ndynamics.atol: 1.0e-9\n", QUAD_FLOW);
-  char *dir = write_cfg(yaml);
+  char *dir = th_tmpfile("cfg.yaml", yaml, NULL, 0);
   snprintf(cmd, sizeof cmd, "%s run %s/cfg.yaml -q -o %s/r", SADDLE_BINARY, dir, dir);
   cr_assert_eq(th_run(cmd, out, sizeof out), 0, "%s", out);
   snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c \"%s\" %s/r 1e-8", CHECK_MODES, dir);
@@ -67,7 +57,7 @@ Test(flow, looser_tolerance_gives_a_larger_error) {
 Test(flow, convergence_event_stops_the_flow) {
   char yaml[2048], cmd[4096], out[4096];
   snprintf(yaml, sizeof yaml, "%sstop.loss_below: 1.0e-2\ndynamics.rtol: 1.0e-10\n", QUAD_FLOW);
-  char *dir = write_cfg(yaml);
+  char *dir = th_tmpfile("cfg.yaml", yaml, NULL, 0);
   snprintf(cmd, sizeof cmd, "%s run %s/cfg.yaml -q -o %s/r", SADDLE_BINARY, dir, dir);
   cr_assert_eq(th_run(cmd, out, sizeof out), 0, "%s", out);
   snprintf(cmd, sizeof cmd,
@@ -82,7 +72,8 @@ Test(flow, convergence_event_stops_the_flow) {
 
 Test(flow, gd_approaches_the_flow_linearly_in_the_step) {
   /* θ_GD(T) − θ_flow(T) = [(1−ηh)^{T/η} − e^{−hT}] per mode = O(η): halving η halves the error */
-  char *dir = write_cfg("problem: {kind: quadratic, d: 6, h_max: 2, h_min: 0.1, spectrum: linear}\nseed: 9\n");
+  char *dir =
+      th_tmpfile("cfg.yaml", "problem: {kind: quadratic, d: 6, h_max: 2, h_min: 0.1, spectrum: linear}\nseed: 9\n", NULL, 0);
   char cmd[8192], out[4096];
   const double etas[3] = {0.04, 0.02, 0.01};
   for (int i = 0; i < 3; i++) {
@@ -106,7 +97,7 @@ Test(flow, gd_approaches_the_flow_linearly_in_the_step) {
 }
 
 Test(flow, discrete_only_and_flow_only_keys_are_rejected_where_they_do_not_apply) {
-  char *dir = write_cfg(QUAD_FLOW);
+  char *dir = th_tmpfile("cfg.yaml", QUAD_FLOW, NULL, 0);
   char cmd[4096], out[4096];
   snprintf(cmd, sizeof cmd, "%s run %s/cfg.yaml -q -o %s/r observe.schedule=every", SADDLE_BINARY, dir, dir);
   cr_assert_eq(th_run(cmd, out, sizeof out), 2, "%s", out);

@@ -361,13 +361,6 @@ static void assert_pdf(const char *path, int w_pt, int h_pt) {
 
 enum { RUN_FIGURES = 1, RUN_NAN = 2, RUN_TRUNCATED = 4, RUN_NO_SUMMARY = 8, RUN_BAD_SUMMARY = 16, RUN_DIVERGED = 32 };
 
-static void write_file(const char *path, const char *text) {
-  FILE *f = fopen(path, "w");
-  cr_assert_not_null(f, "cannot write %s", path);
-  fputs(text, f);
-  fclose(f);
-}
-
 static void write_npy(const char *dir, const char *name, const double *data, int ndim, const size_t *shape) {
   char path[600];
   snprintf(path, sizeof path, "%s/arrays/%s.npy", dir, name);
@@ -407,9 +400,9 @@ static char *make_run(const char *base, const char *name, unsigned flags, double
   fclose(f);
   snprintf(path, sizeof path, "%s/summary.json", dir);
   if (flags & RUN_BAD_SUMMARY) {
-    write_file(path, "{\"experiment\": \"syn\", \"phases\": [");
+    th_write(path, "{\"experiment\": \"syn\", \"phases\": [");
   } else if (!(flags & RUN_NO_SUMMARY)) {
-    write_file(path, flags & RUN_DIVERGED ?
+    th_write(path, flags & RUN_DIVERGED ?
                          "{\"experiment\": \"syn\", \"status\": \"diverged\", \"phases\": [], \"plateaus\": {\"metric\": \"loss\", \"found\": []}}" :
                          "{\"experiment\": \"syn\", \"status\": \"max_steps\",\n"
                          " \"phases\": [{\"name\": \"alignment\", \"reached\": true, \"t_start\": 0, \"t_end\": 1.5, \"step_start\": 0, \"step_end\": 15},\n"
@@ -426,7 +419,7 @@ static char *make_run(const char *base, const char *name, unsigned flags, double
            flags & RUN_FIGURES ? "figures:\n  - {panel: loss, scale: loglog}\n  - {panel: family, metric: u, reference: u_theory, scale: linear}\n"
                                  "  - {panel: heatmap, array: C}\n  - {panel: lines, y: [no_such_column]}\n" : "");
   snprintf(path, sizeof path, "%s/config.resolved.yaml", dir);
-  write_file(path, cfg);
+  th_write(path, cfg);
   /* arrays: a cosine-similarity matrix, neurons in 2-D and 5-D with their initial values and output weights,
    * a 3-D array (not a matrix) */
   double c[64], w[32], w0[32], a[16], w5[60], t3[8];
@@ -658,7 +651,7 @@ Test(plot, missing_or_broken_summary_and_bad_arrays_still_draw) {
   /* a 3-D array and a missing one in a figures: list: hatched panels that say why */
   char cfg[700];
   snprintf(cfg, sizeof cfg, "%s/config.resolved.yaml", a);
-  write_file(cfg, "experiment: syn\nfigures:\n  - {panel: heatmap, array: T3}\n  - {panel: orientations, array: gone}\n");
+  th_write(cfg, "experiment: syn\nfigures:\n  - {panel: heatmap, array: T3}\n  - {panel: orientations, array: gone}\n");
   snprintf(out, sizeof out, "%s/a2.png", d);
   draw_ok(a, out, SD_PLOT_PNG, NULL, &r);
   assert_png(out, 400, 300);
@@ -680,18 +673,18 @@ Test(plot, empty_runs_are_clear_errors) {
   cr_assert(strstr(sd_error_message(), "no metrics.csv"), "%s", sd_error_message());
   char csv[800];
   snprintf(csv, sizeof csv, "%s/metrics.csv", path);
-  write_file(csv, "");
+  th_write(csv, "");
   cr_assert_eq(draw(path, out, SD_PLOT_PNG, NULL, 0, &r), SD_ERR_CONFIG);
   cr_assert(strstr(sd_error_message(), "empty"), "%s", sd_error_message());
-  write_file(csv, "step,t,loss\n");
+  th_write(csv, "step,t,loss\n");
   cr_assert_eq(draw(path, out, SD_PLOT_PNG, NULL, 0, &r), SD_ERR_CONFIG);
   cr_assert(strstr(sd_error_message(), "no rows"), "%s", sd_error_message());
-  write_file(csv, "step,t,loss\n0,0,nan\n1,0.1,nan\n");
+  th_write(csv, "step,t,loss\n0,0,nan\n1,0.1,nan\n");
   cr_assert_eq(draw(path, out, SD_PLOT_PNG, NULL, 0, &r), SD_OK, "%s", sd_error_message());
   assert_png(out, 400, 300); /* a hatched panel saying there is no finite value */
   cr_assert(strstr(r.notes, "no finite value of loss") != NULL, "notes: %s", r.notes);
   sd_plot_result_free(&r);
-  write_file(csv, "garbage\n\x01\x02,,\n");
+  th_write(csv, "garbage\n\x01\x02,,\n");
   cr_assert_eq(draw(path, out, SD_PLOT_PNG, NULL, 0, &r), SD_OK, "%s", sd_error_message());
   sd_plot_result_free(&r);
   snprintf(path, sizeof path, "%s/none", d);
@@ -802,7 +795,7 @@ Test(plot, a_sweep_directory_is_drawn_as_a_comparison_of_its_runs) {
   char *d = th_tmpdir(), *a = make_run(d, "000-lr=0.1", 0, 0.1), *b = make_run(d, "001-lr=0.05", 0, 0.05);
   char sweep_csv[700];
   snprintf(sweep_csv, sizeof sweep_csv, "%s/sweep.csv", d);
-  write_file(sweep_csv, "run,lr\n0,0.1\n1,0.05\n");
+  th_write(sweep_csv, "run,lr\n0,0.1\n1,0.05\n");
   const char *dir = d;
   sd_plot_options o = sd_plot_defaults();
   o.format = SD_PLOT_PDF;

@@ -44,20 +44,14 @@ static int lr_sh(const char *fmt, ...) {
 static char *lr_setup(void) {
   int rc = lr_sh("/usr/bin/python3 -c 'import numpy'");
   cr_assert_eq(rc, 0, "the reference needs /usr/bin/python3 with NumPy (Debian: python3-numpy):\n%s", lr_out);
-  char *tmp = th_tmpdir();
   char path[512];
-  snprintf(path, sizeof path, "%s/asym.yaml", tmp);
-  FILE *f = fopen(path, "w");
-  cr_assert_not_null(f);
-  fputs("experiment: lowrank-reference\n"
+  char *tmp = th_tmpfile("asym.yaml", "experiment: lowrank-reference\n"
         "seed: 3\n"
         "problem: {kind: asym, rows: 12, cols: 9, rank: 2, width: 3, operator: identity, kappa: 5, loss_scale: 0.5}\n"
         "init: {scheme: small_random, scale: 0.3, normalize: n}\n"
         "dynamics: {kind: gd, lr: 0.1}\n"
         "run: {max_steps: 300}\n"
-        "observe: {schedule: every, every: 7}\n",
-        f);
-  fclose(f);
+        "observe: {schedule: every, every: 7}\n", path, sizeof path);
   return tmp;
 }
 

@@ -118,12 +118,8 @@ Test(sgd, runs_are_reproducible_and_resume_bit_identically) {
 }
 
 Test(sgd, problems_without_samples_are_rejected) {
-  char *dir = th_tmpdir();
   char path[512];
-  snprintf(path, sizeof path, "%s/cfg.yaml", dir);
-  FILE *f = fopen(path, "w");
-  fputs("problem: {kind: quadratic}\ndynamics: {kind: sgd}\n", f);
-  fclose(f);
+  char *dir = th_tmpfile("cfg.yaml", "problem: {kind: quadratic}\ndynamics: {kind: sgd}\n", path, sizeof path);
   sd_experiment *e = NULL;
   cr_assert_eq(sd_experiment_prepare(path, 0, NULL, &e), SD_ERR_CONFIG);
   cr_assert(strstr(sd_error_message(), "needs a problem with samples"), "%s", sd_error_message());

@@ -29,22 +29,12 @@ Test(sweep, reproduce_xu23_runs_every_combination) {
   free(d);
 }
 
-static char *write_cfg(const char *yaml) {
-  char *dir = th_tmpdir();
-  char path[512];
-  snprintf(path, sizeof path, "%s/cfg.yaml", dir);
-  FILE *f = fopen(path, "w");
-  fputs(yaml, f);
-  fclose(f);
-  return dir;
-}
-
 static const char *BASE =
     "problem: {kind: quadratic, d: 4}\ndynamics: {kind: gd, lr: 0.5}\nrun: {max_steps: 50}\n";
 
 static void expect_yaml(const char *yaml, int want, const char *text) {
   char cmd[2048], out[16384];
-  char *d = write_cfg(yaml);
+  char *d = th_tmpfile("cfg.yaml", yaml, NULL, 0);
   snprintf(cmd, sizeof cmd, "cd %s && %s reproduce cfg.yaml -q -o out", d, SADDLE_BINARY);
   int rc = th_run(cmd, out, sizeof out);
   cr_assert_eq(rc, want, "exit %d:\n%s", rc, out);

@@ -44,12 +44,9 @@ Test(symfact, reproduce_mohammadi24_schur) { th_reproduce("mohammadi24-schur", "
 Test(symfact, reproduce_mohammadi24_saddles) { th_reproduce("mohammadi24-saddles", "7 of 7 claims pass"); }
 
 Test(symfact, bad_spectra_are_config_errors) {
-  char *d = th_tmpdir();
   char cmd[2048], out[4096], path[600];
-  snprintf(path, sizeof path, "%s/c.yaml", d);
-  FILE *f = fopen(path, "w");
-  fputs("problem:\n  kind: symfact\n  n: 4\n  rank: 1\n  eigenvalues: [1, 0.5, 0, 0]\n", f);
-  fclose(f);
+  char *d = th_tmpfile("c.yaml", "problem:\n  kind: symfact\n  n: 4\n  rank: 1\n  eigenvalues: [1, 0.5, 0, 0]\n", path,
+                       sizeof path);
   snprintf(cmd, sizeof cmd, "%s run %s -q -o %s/r", SADDLE_BINARY, path, d);
   cr_assert_eq(th_run(cmd, out, sizeof out), 2, "%s", out);
   cr_assert(strstr(out, "c.yaml:4:9: problem.rank"), "%s", out);
