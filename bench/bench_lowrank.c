@@ -50,77 +50,15 @@
 
 #include "saddle/alloc.h"
 #include "heap_count.h"
+#include "meter.h"
 #include "saddle/run.h"
 
 
 /* ---------------------------------------------------------------- timing */
 
-enum { BATCHES = 9 };               /* timed batches per measurement */
-static const double BATCH_S = 0.05; /* each batch at least this long */
-
-static double now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-/* One thing to time: fn(ctx) once per repetition; per-repetition seconds of each batch in secs. */
-typedef struct {
-  void (*fn)(void *);
-  void *ctx;
-  void (*reset)(void *); /* before each batch, outside the clock (NULL: none) */
-  long reps;
-  double secs[BATCHES];
-  unsigned long lib_allocs, heap_allocs, calls; /* inside the batches (and calibration), all summed */
-} meter;
-
-/* Runs one batch of reps calls after one untimed call: the meters take turns, and each batch should measure
- * the steady state of back-to-back calls, as in a run, not the caches the other meters left behind. Counts the
- * allocations made from the untimed call to the last. */
-static double run_batch(meter *t, long reps) {
-  if (t->reset) t->reset(t->ctx);
-  unsigned long h0 = heap_count(), l0 = sd_alloc_count();
-  t->fn(t->ctx);
-  t->calls++;
-  double t0 = now();
-  for (long i = 0; i < reps; i++) t->fn(t->ctx);
-  double dt = now() - t0;
-  t->heap_allocs += heap_count() - h0;
-  t->lib_allocs += sd_alloc_count() - l0;
-  t->calls += (unsigned long)reps;
-  return dt;
-}
-
-/* Doubles the repetitions until a batch lasts BATCH_S (the first calls warm caches and OpenBLAS up). */
-static void calibrate(meter *t) {
-  t->reps = 1;
-  while (run_batch(t, t->reps) < BATCH_S) t->reps *= 2;
-}
-
-/* Per-repetition seconds of a meter's batches: the best (the headline: on a shared machine interference only
- * ever adds time, so the fastest batch is the least disturbed one) and the slowest (to show noise). */
-typedef struct {
-  double best, worst;
-} stats;
-
-static stats summarize(const meter *t) {
-  double s[BATCHES];
-  memcpy(s, t->secs, sizeof s);
-  qsort(s, BATCHES, sizeof *s, cmp_double);
-  return (stats){s[0], s[BATCHES - 1]};
-}
-
-/* Times the meters in interleaved batches, so that load from elsewhere on the machine hits all of them alike. */
-static void measure(meter *ts, int k) {
-  for (int j = 0; j < k; j++) calibrate(&ts[j]);
-  for (int b = 0; b < BATCHES; b++)
-    for (int j = 0; j < k; j++) ts[j].secs[b] = run_batch(&ts[j], ts[j].reps) / (double)ts[j].reps;
-}
+/* batches of at least 0.05 s, 9 per measurement; one untimed call before each: the meters take turns, and each
+ * batch should measure the steady state of back-to-back calls, as in a run, not the caches the others left */
+static const meter_plan PLAN = {.batches = 9, .batch_s = 0.05, .warm_call = 1, .stretch = 0};
 
 /* ---------------------------------------------------------------- the methods, built as a run builds them */
 
@@ -423,23 +361,23 @@ static void time_pieces(ref *r, long reps, double *best) {
   int n = r->n, w = r->w;
   size_t nn = (size_t)n * n;
   for (int k = 0; k < N_PIECES; k++) best[k] = INFINITY;
-  for (int b = 0; b < BATCHES; b++) {
+  for (int b = 0; b < PLAN.batches; b++) {
     double sum[N_PIECES] = {0};
     for (long i = 0; i < reps; i++) {
       double t[N_PIECES + 1];
-      t[0] = now();
+      t[0] = meter_now();
       cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, w, 1.0, r->L, w, r->R, w, 0.0, r->X, n);
-      t[1] = now();
+      t[1] = meter_now();
       for (size_t j = 0; j < nn; j++) r->Z[j] = r->X[j] - r->M[j];
-      t[2] = now();
+      t[2] = meter_now();
       prof_sink += cblas_ddot((int)nn, r->Z, 1, r->Z, 1);
-      t[3] = now();
+      t[3] = meter_now();
       cblas_dscal((int)nn, 2.0 * C_LOSS, r->Z, 1);
-      t[4] = now();
+      t[4] = meter_now();
       cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, w, n, 1.0, r->Z, n, r->R, w, 0.0, r->GL, w);
-      t[5] = now();
+      t[5] = meter_now();
       cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, w, n, 1.0, r->Z, n, r->L, w, 0.0, r->GR, w);
-      t[6] = now();
+      t[6] = meter_now();
       for (int k = 0; k < N_PIECES; k++) sum[k] += t[k + 1] - t[k];
     }
     for (int k = 0; k < N_PIECES; k++)
@@ -525,7 +463,7 @@ int main(int argc, char **argv) {
   if (probe) fclose(probe);
   int heap_live = heap_count() > h0;
 
-  double t_start = now();
+  double t_start = meter_now();
   openblas_set_num_threads(threads);
   char cpu[128];
   cpu_name(cpu, sizeof cpu);
@@ -538,7 +476,7 @@ int main(int argc, char **argv) {
          "# (bytes: every array read or written by each call, once; no write-allocate); roof: sum of the best times of\n"
          "# the needed components timed alone (ratio = roof / step), roof coded: of the components as coded;\n"
          "# allocs: libsaddle / all heap%s\n",
-         BATCHES, BATCH_S, heap_live ? "" : " (WARNING: malloc interposition is not live, heap counts are wrong)");
+         PLAN.batches, PLAN.batch_s, heap_live ? "" : " (WARNING: malloc interposition is not live, heap counts are wrong)");
   fflush(stdout);
 
   /* widths count bytes: µ and ≥ take one column more than they show */
@@ -563,19 +501,19 @@ int main(int argc, char **argv) {
     for (int j = 0; j < N_METHODS; j++) ts[j] = (meter){.fn = one_step, .ctx = &bs[j], .reset = restart};
     for (int k = 0; k < N_COMP; k++) ts[N_METHODS + k] = (meter){.fn = COMP_FN[k], .ctx = &r};
     for (int k = 0; k < N_VARIANTS; k++) ts[N_METHODS + N_COMP + k] = (meter){.fn = VARIANT_FN[k], .ctx = &r};
-    measure(ts, N_METHODS + N_COMP + (profile ? N_VARIANTS : 0));
+    meter_measure(&PLAN, ts, N_METHODS + N_COMP + (profile ? N_VARIANTS : 0));
     if (profile) {
       double *pr = profs + (size_t)s * N_PROF;
       time_pieces(&r, ts[N_METHODS + N_COMP + V_CODED].reps, pr);
-      for (int k = 0; k < N_VARIANTS; k++) pr[N_PIECES + k] = summarize(&ts[N_METHODS + N_COMP + k]).best;
-      pr[N_PIECES + N_VARIANTS] = summarize(&ts[0]).best; /* METHODS[0] is gd */
+      for (int k = 0; k < N_VARIANTS; k++) pr[N_PIECES + k] = meter_summarize(&PLAN, &ts[N_METHODS + N_COMP + k]).best;
+      pr[N_PIECES + N_VARIANTS] = meter_summarize(&PLAN, &ts[0]).best; /* METHODS[0] is gd */
     }
 
     double *comp = comps + (size_t)s * N_COMP;
-    for (int k = 0; k < N_COMP; k++) comp[k] = summarize(&ts[N_METHODS + k]).best;
+    for (int k = 0; k < N_COMP; k++) comp[k] = meter_summarize(&PLAN, &ts[N_METHODS + k]).best;
     for (int j = 0; j < N_METHODS; j++) {
       const method *m = &METHODS[j];
-      stats st = summarize(&ts[j]);
+      meter_stats st = meter_summarize(&PLAN, &ts[j]);
       work wk = step_work(m, n, WIDTH);
       double rn = roof_needed(m, comp), rc = roof_coded(m, comp), ratio = rn / st.best;
       int ok = ratio >= TARGET;
@@ -641,7 +579,7 @@ int main(int argc, char **argv) {
   else
     printf("# target: n = %d not run (--quick or other sizes); no allocation: %s\n", TARGET_N,
            heap_total == 0 && lib_total == 0 ? "met" : "NOT met");
-  printf("# %.1f s\n", now() - t_start);
+  printf("# %.1f s\n", meter_now() - t_start);
   free(sizes);
   return 0;
 }

@@ -34,77 +34,15 @@
 
 #include "saddle/alloc.h"
 #include "heap_count.h"
+#include "meter.h"
 #include "saddle/linalg.h"
 #include "saddle/run.h"
 
 
 /* ---------------------------------------------------------------- timing */
 
-enum { BATCHES = 7 };              /* timed batches per measurement */
-static const double BATCH_S = 0.1; /* each batch about this long: ≈ 0.7 s of steps per size */
-
-static double now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-/* One thing to time: fn(ctx) once per repetition; per-repetition seconds of each batch in secs. */
-typedef struct {
-  void (*fn)(void *);
-  void *ctx;
-  void (*reset)(void *); /* before each batch, outside the clock (NULL: none) */
-  long reps;
-  double secs[BATCHES];
-  unsigned long lib_allocs, heap_allocs, calls; /* inside the batches (and calibration), all summed */
-} meter;
-
-/* Runs one batch of reps calls; counts the allocations made between its first call and its last. */
-static double run_batch(meter *t, long reps) {
-  if (t->reset) t->reset(t->ctx);
-  unsigned long h0 = heap_count(), l0 = sd_alloc_count();
-  double t0 = now();
-  for (long i = 0; i < reps; i++) t->fn(t->ctx);
-  double dt = now() - t0;
-  t->heap_allocs += heap_count() - h0;
-  t->lib_allocs += sd_alloc_count() - l0;
-  t->calls += (unsigned long)reps;
-  return dt;
-}
-
-/* Sets the repetitions so that a batch lasts about BATCH_S, from trial batches (doubling until one lasts a quarter
- * of that) that also warm caches and OpenBLAS up. */
-static void calibrate(meter *t) {
-  long reps = 1;
-  double dt;
-  while ((dt = run_batch(t, reps)) < BATCH_S / 4) reps *= 2;
-  t->reps = (long)ceil(BATCH_S * (double)reps / dt);
-}
-
-/* Per-repetition seconds of a meter's batches: the best (the headline: on a shared machine interference only
- * ever adds time, so the fastest batch is the least disturbed one) and the slowest (to show the noise). */
-typedef struct {
-  double best, worst;
-} stats;
-
-static stats summarize(const meter *t) {
-  double s[BATCHES];
-  memcpy(s, t->secs, sizeof s);
-  qsort(s, BATCHES, sizeof *s, cmp_double);
-  return (stats){s[0], s[BATCHES - 1]};
-}
-
-/* Times the meters in interleaved batches, so that load from elsewhere on the machine hits all of them alike. */
-static void measure(meter *ts, int k) {
-  for (int j = 0; j < k; j++) calibrate(&ts[j]);
-  for (int b = 0; b < BATCHES; b++)
-    for (int j = 0; j < k; j++) ts[j].secs[b] = run_batch(&ts[j], ts[j].reps) / (double)ts[j].reps;
-}
+/* batches of ≈ 0.1 s, 7 per measurement (≈ 0.7 s of steps per size); repetitions stretched to fill a batch */
+static const meter_plan PLAN = {.batches = 7, .batch_s = 0.1, .warm_call = 0, .stretch = 1};
 
 /* ---------------------------------------------------------------- the problem, built as a run builds it */
 
@@ -331,7 +269,7 @@ static double proc_status_bytes(const char *field) {
 }
 
 static const double GIB = 1073741824.0, MIB = 1048576.0;
-enum { ROUNDS = 3 }; /* rounds of BATCHES batches per meter in --memory-gib */
+enum { ROUNDS = 3 }; /* rounds of PLAN.batches batches per meter in --memory-gib */
 
 /* The settings of ScaledGD here: PrecGD's damping λ_k = √L (examples/xu23-scaledgd-lambda.yaml), since a width-n
  * factor from a tiny init makes UᵀU numerically singular; λ changes nothing in a step's cost. */
@@ -367,7 +305,7 @@ static int run_memory(double gib, int n, int storages) {
          "# storage's largest m; step GB/s: 2·m·cols·8 bytes per step; pair GB/s: cblas_dgemv NoTrans + Trans over\n"
          "# an m×cols buffer of its own (the same bytes: the bench holds twice the operator); ratio: step / pair;\n"
          "# best of %d rounds of %d interleaved batches of max(1, ~%.1f s) steps; spread: slowest/best - 1\n",
-         ROUNDS, BATCHES, BATCH_S);
+         ROUNDS, PLAN.batches, PLAN.batch_s);
   printf("%-9s %-7s %5s %6s %7s %12s %7s %9s %9s %6s %7s %13s\n", "method", "storage", "n", "m", "op GiB", "step µs",
          "spread", "step GB/s", "pair GB/s", "ratio", "≥80%", "allocs in loop");
   fflush(stdout);
@@ -394,12 +332,12 @@ static int run_memory(double gib, int n, int storages) {
                    {.fn = gemv_n, .ctx = &op},
                    {.fn = gemv_t, .ctx = &op}};
     /* a batch here is a single step of ~0.5 s: ROUNDS rounds of interleaved batches for enough of them */
-    stats acc[4];
-    for (int j = 0; j < 4; j++) acc[j] = (stats){1e300, 0};
+    meter_stats acc[4];
+    for (int j = 0; j < 4; j++) acc[j] = (meter_stats){1e300, 0};
     for (int round = 0; round < ROUNDS; round++) {
-      measure(ts, 4);
+      meter_measure(&PLAN, ts, 4);
       for (int j = 0; j < 4; j++) {
-        stats st = summarize(&ts[j]);
+        meter_stats st = meter_summarize(&PLAN, &ts[j]);
         acc[j].best = fmin(acc[j].best, st.best), acc[j].worst = fmax(acc[j].worst, st.worst);
       }
     }
@@ -408,7 +346,7 @@ static int run_memory(double gib, int n, int storages) {
     double bytes = 2.0 * (double)m * (double)cols * 8.0;
     double t_pair = acc[2].best + acc[3].best;
     for (int j = 0; j < 2; j++) {
-      stats st = acc[j];
+      meter_stats st = acc[j];
       double ratio = t_pair / st.best;
       char allocs[32];
       snprintf(allocs, sizeof allocs, "%lu / %lu", ts[j].lib_allocs, ts[j].heap_allocs);
@@ -563,7 +501,7 @@ int main(int argc, char **argv) {
          "# step GB/s: 2·m·cols·8 bytes (the step's reads) per step; pair: dgemv pair over m×cols; ratio: step/pair\n"
          "# dense GB/s: 2·m·n²·8 bytes per step; dense pair: dgemv pair over m×n²; vs dense: dense GB/s / dense pair\n"
          "# allocs: libsaddle / all heap%s\n",
-         BATCHES, BATCH_S, heap_live ? "" : " (WARNING: malloc interposition is not live, heap counts are wrong)");
+         PLAN.batches, PLAN.batch_s, heap_live ? "" : " (WARNING: malloc interposition is not live, heap counts are wrong)");
   /* widths count bytes: µ and ≥ take one column more than they show */
   printf("%5s %6s %7s %11s %7s %9s %9s %6s %7s %10s %10s %8s %13s\n", "n", "m", "op MiB", "step µs", "spread",
          "step GB/s", "pair GB/s", "ratio", "≥80%", "dense GB/s", "dense pair", "vs dense", "allocs in loop");
@@ -591,15 +529,15 @@ int main(int argc, char **argv) {
                    {.fn = gemv_t, .ctx = &op},
                    {.fn = gemv_n, .ctx = &dense},
                    {.fn = gemv_t, .ctx = &dense}};
-    measure(ts, full ? 3 : 5);
+    meter_measure(&PLAN, ts, full ? 3 : 5);
     if (bp.failed) check(SD_ERR_NUMERIC, "step");
     if (!numbers_ok(&bp)) numbers_bad = 1;
     if (full) ts[3] = ts[1], ts[4] = ts[2];
 
     double bytes = 2.0 * (double)m * (double)cols * 8.0, dense_bytes = 2.0 * (double)m * (double)n2 * 8.0;
-    stats st = summarize(&ts[0]);
-    double t_pair = summarize(&ts[1]).best + summarize(&ts[2]).best;
-    double t_dense = summarize(&ts[3]).best + summarize(&ts[4]).best;
+    meter_stats st = meter_summarize(&PLAN, &ts[0]);
+    double t_pair = meter_summarize(&PLAN, &ts[1]).best + meter_summarize(&PLAN, &ts[2]).best;
+    double t_dense = meter_summarize(&PLAN, &ts[3]).best + meter_summarize(&PLAN, &ts[4]).best;
     double ratio = t_pair / st.best, vs_dense = t_dense / st.best;
     int fast = ratio >= 0.8;
     all_fast &= fast;
