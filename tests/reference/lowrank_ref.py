@@ -73,7 +73,7 @@ except ImportError as err:  # exit 2, never 1: a missing NumPy must not pass for
     sys.exit(EXIT_INPUT)
 
 
-from refutil import InputError, config_value, load_npy, rel_diff  # noqa: E402 (after the NumPy check)
+from refutil import InputError, config_value, load_npy, rel_diff, report  # noqa: E402 (after the NumPy check)
 
 
 # ------------------------------------------------------------------------------------------ the mathematics
@@ -335,16 +335,7 @@ def check(args):
         what, desc = "GD", f"symfact n={prob.M.shape[0]} r={X.shape[1]}"
     print(f"low-rank reference: {desc}, {what}, lr={lr!r} c={c!r} steps={steps}; "
           f"loss {first:.6g} -> {final_loss:.6g}")
-    ok = True
-    for name, (d, k) in results.items():
-        bad = not d <= args.rtol
-        ok &= not bad
-        print(f"  {name:34s} max rel diff {d:.3e}  (at step {k}){'  > rtol ' + format(args.rtol, 'g') if bad else ''}")
-    if ok:
-        print(f"OK: saddle's trajectory matches the reference within rtol {args.rtol:g}")
-        return EXIT_OK
-    print(f"FAIL: saddle's trajectory differs from the reference beyond rtol {args.rtol:g}")
-    return EXIT_MISMATCH
+    return EXIT_OK if report(results, args.rtol, 34) else EXIT_MISMATCH
 
 
 def main(argv):

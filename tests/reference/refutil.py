@@ -52,3 +52,18 @@ def rel_diff(a, b):
     if not (np.isfinite(a) and np.isfinite(b)):
         return float("inf")
     return abs(a - b) / max(abs(a), abs(b))
+
+
+def report(results, rtol, width):
+    """Prints each result, name -> (max relative difference, step where it was), against rtol, then the verdict
+    line (OK: / FAIL:); True iff every difference is within rtol (NaN is not)."""
+    ok = True
+    for name, (d, k) in results.items():
+        bad = not d <= rtol
+        ok &= not bad
+        print(f"  {name:{width}s} max rel diff {d:.3e}  (at step {k}){'  > rtol ' + format(rtol, 'g') if bad else ''}")
+    if ok:
+        print(f"OK: saddle's trajectory matches the reference within rtol {rtol:g}")
+    else:
+        print(f"FAIL: saddle's trajectory differs from the reference beyond rtol {rtol:g}")
+    return ok

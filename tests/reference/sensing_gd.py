@@ -64,7 +64,7 @@ except ImportError as err:  # exit 2, never 1: a missing NumPy must not pass for
     sys.exit(EXIT_INPUT)
 
 
-from refutil import InputError, config_value, load_npy, rel_diff  # noqa: E402 (after the NumPy check)
+from refutil import InputError, config_value, load_npy, rel_diff, report  # noqa: E402 (after the NumPy check)
 
 
 # ------------------------------------------------------------------------------------------ the mathematics
@@ -291,16 +291,7 @@ def check(args):
 
     print(f"sensing {kind} reference ({rule} damping {damping:g}): n={n} width={U.shape[1]} r={Ustar.shape[1]} m={m} lr={lr!r} c={c!r} "
           f"steps={steps} A symmetric: {bool(np.array_equal(A, A.transpose(0, 2, 1)))}")
-    ok = True
-    for name, (d, k) in results.items():
-        bad = not d <= args.rtol
-        ok &= not bad
-        print(f"  {name:32s} max rel diff {d:.3e}  (at step {k}){'  > rtol ' + format(args.rtol, 'g') if bad else ''}")
-    if ok:
-        print(f"OK: saddle's trajectory matches the reference within rtol {args.rtol:g}")
-        return EXIT_OK
-    print(f"FAIL: saddle's trajectory differs from the reference beyond rtol {args.rtol:g}")
-    return EXIT_MISMATCH
+    return EXIT_OK if report(results, args.rtol, 32) else EXIT_MISMATCH
 
 
 def main(argv):
