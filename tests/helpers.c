@@ -92,9 +92,7 @@ void th_reproduce(const char *name, const char *expect) {
   snprintf(cmd, sizeof cmd, "%s reproduce %s -q -o %s/r", SADDLE_BINARY, name, d);
   cr_assert_eq(th_run(cmd, out, sizeof out), 0, "%s", out);
   cr_assert(strstr(out, expect), "%s", out);
-  snprintf(cmd, sizeof cmd, "rm -rf %s", d);
-  th_sh(cmd, NULL, 0);
-  free(d);
+  th_rmtmp(d);
 }
 
 int th_same_file(const char *a, const char *b) {
@@ -104,6 +102,13 @@ int th_same_file(const char *a, const char *b) {
   free(x);
   free(y);
   return same;
+}
+
+void th_rmtmp(char *dir) {
+  char cmd[700];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  th_sh(cmd, NULL, 0);
+  free(dir);
 }
 
 char *th_tmpdir(void) {

@@ -17,8 +17,10 @@ int th_run(const char *cmd, char *out, size_t len);
 void th_reproduce(const char *name, const char *expect);
 /* 1 if both files exist and have the same bytes. */
 int th_same_file(const char *a, const char *b);
-/* A fresh empty directory under /tmp, caller frees. */
+/* A fresh empty directory under /tmp, caller frees (or th_rmtmp). */
 char *th_tmpdir(void);
+/* Removes a directory from th_tmpdir or th_tmpfile with all it holds, and frees its name. */
+void th_rmtmp(char *dir);
 /* Writes text to path (asserts it can). */
 void th_write(const char *path, const char *text);
 /* A fresh temporary directory holding one file, name, with text: returns the directory (caller frees) and, if

@@ -134,9 +134,7 @@ Test(asym, invariance_probe_starts_equal_and_leaves_the_first_copy_alone) {
     cr_assert_eq(th_run(cmd, out, sizeof out), 0, "%s: %s", kinds[k], out);
     cr_assert(strstr(out, "same"), "%s", out);
   }
-  snprintf(cmd, sizeof cmd, "rm -rf %s", d);
-  th_sh(cmd, NULL, 0);
-  free(d);
+  th_rmtmp(d);
 }
 
 Test(asym, reproduce_tong21_invariance) { th_reproduce("tong21-invariance", "7 of 7 claims pass"); }
@@ -156,9 +154,7 @@ Test(asym, full_variants_are_valid_configs) {
     int rc = th_run(cmd, out, sizeof out);
     cr_assert(rc == 0 || rc == 1, "%s: exit %d\n%s", cases[k][0], rc, out);
     cr_assert(strstr(out, "claims pass"), "%s", out);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", d);
-    th_sh(cmd, NULL, 0);
-    free(d);
+    th_rmtmp(d);
   }
 }
 

@@ -38,9 +38,7 @@ static void crash_and_resume(const char *cfg, const char *args, const char *fina
   char *s = th_slurp(q, NULL);
   cr_assert(strstr(s, "\"resumed_from_step\""), "%s", s);
   free(s);
-  snprintf(cmd, sizeof cmd, "rm -rf %s", d);
-  th_sh(cmd, NULL, 0);
-  free(d);
+  th_rmtmp(d);
 }
 
 Test(checkpoint, gd_resumes_bit_identically) {
@@ -104,9 +102,7 @@ Test(checkpoint, interrupted_run_resumes_bit_identically) {
   char *s = th_slurp(q, NULL);
   cr_assert(strstr(s, "\"status\": \"max_steps\""), "%s", s);
   free(s);
-  snprintf(cmd, sizeof cmd, "rm -rf %s", d);
-  th_sh(cmd, NULL, 0);
-  free(d);
+  th_rmtmp(d);
 }
 
 Test(checkpoint, resume_refuses_what_it_cannot_do) {

@@ -39,9 +39,7 @@ static int run_cfg(const char *yaml, const char *args, char *out, size_t len) {
   snprintf(path, sizeof path, "%s/runs", dir);
   struct stat st;
   cr_assert_neq(stat(path, &st), 0, "a run directory was created for bad input:\n%s", out);
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  th_sh(cmd, NULL, 0);
-  free(dir);
+  th_rmtmp(dir);
   return rc;
 }
 
@@ -77,9 +75,7 @@ Test(config, good_config_runs) {
   cr_assert(strstr(res, "  width: 0\n"), "%s", res);
   cr_assert(strstr(res, "  kappa_of: matrix\n"), "%s", res);
   free(res);
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  th_sh(cmd, NULL, 0);
-  free(dir);
+  th_rmtmp(dir);
 }
 
 Test(config, unknown_key_suggests_the_nearest) {

@@ -38,10 +38,7 @@ static fixture setup(const char *yaml) {
 }
 
 static void teardown(fixture *f) {
-  char cmd[600];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-  th_sh(cmd, NULL, 0);
-  free(f->dir);
+  th_rmtmp(f->dir);
   sd_problem_free(&f->p);
   sd_arrays_free(&f->arr);
   sd_config_free(&f->cfg);

@@ -364,7 +364,5 @@ Test(dynamics, local_rate_column_on_a_hand_computed_case) {
   snprintf(cmd, sizeof cmd, "cd %s && %s run c.yaml -q -o bad observe.rate_of=nope", d, SADDLE_BINARY);
   cr_assert_eq(th_run(cmd, out, sizeof out), 2, "%s", out);
   cr_assert(strstr(out, "observe.rate_of: 'nope' is not a metric"), "%s", out);
-  snprintf(cmd, sizeof cmd, "rm -rf %s", d);
-  th_sh(cmd, NULL, 0);
-  free(d);
+  th_rmtmp(d);
 }

@@ -81,8 +81,7 @@ Test(reference, stoger21_example_matches_numpy) {
           "print(e); assert len(a) == len(b) and e < 1e-9, e\"",
           tmp, tmp);
   cr_assert_eq(rc, 0, "the shadow's clock depends on the loss scale:\n%s", out);
-  sh("rm -rf '%s'", tmp);
-  free(tmp);
+  th_rmtmp(tmp);
 }
 
 /* Inputs saddle did not draw: A with non-symmetric A_i (so the gradient must use A_i + A_iᵀ), drawn by NumPy's
@@ -104,8 +103,7 @@ Test(reference, numpy_drawn_nonsymmetric_inputs_match) {
   cr_assert_eq(rc, 0, "the NumPy reference disagrees (exit %d):\n%s", rc, out);
   cr_assert_not_null(strstr(out, "A symmetric: False"), "the inputs should exercise a non-symmetric operator:\n%s", out);
   cr_log_info("%s", out);
-  sh("rm -rf '%s'", tmp);
-  free(tmp);
+  th_rmtmp(tmp);
 }
 
 /* Negative control: the same comparison with the learning rate off by 1% must fail (exit 1, not 2), while the
@@ -122,8 +120,7 @@ Test(reference, wrong_learning_rate_is_detected) {
   rc = sh(REF_PY " '%s/run' --lr 0.101 --loss-scale 0.25 --rtol 1e-10", tmp);
   cr_assert_eq(rc, 1, "lr × 1.01 should be reported as a mismatch (exit 1), got exit %d:\n%s", rc, out);
   cr_assert_not_null(strstr(out, "FAIL:"), "%s", out);
-  sh("rm -rf '%s'", tmp);
-  free(tmp);
+  th_rmtmp(tmp);
 }
 
 /* ScaledGD on symmetric sensing against the reference: ScaledGD(λ) (constant damping, r' = 2r) for 200 steps,
@@ -145,7 +142,6 @@ Test(reference, sensing_scaledgd_matches_numpy) {
     /* negative control: the same run against GD's update must fail */
     rc = sh("cd '%s/run' && sed -i 's/kind: scaled_gd/kind: gd/' config.resolved.yaml && " REF_PY " . --rtol 1e-10", tmp);
     cr_assert_eq(rc, 1, "GD's update should not match a ScaledGD run (exit %d):\n%s", rc, out);
-    sh("rm -rf '%s'", tmp);
-    free(tmp);
+    th_rmtmp(tmp);
   }
 }

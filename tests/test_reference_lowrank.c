@@ -56,8 +56,7 @@ static char *lr_setup(void) {
 }
 
 static void lr_teardown(char *tmp) {
-  lr_sh("rm -rf '%s'", tmp);
-  free(tmp);
+  th_rmtmp(tmp);
 }
 
 /* saddle run on tmp/asym.yaml with the overrides, into tmp/run. */

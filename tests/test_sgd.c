@@ -111,9 +111,7 @@ Test(sgd, runs_are_reproducible_and_resume_bit_identically) {
     snprintf(p, sizeof p, "%s/a/arrays/U_final.npy", d);
     snprintf(q, sizeof q, "%s/b/arrays/U_final.npy", d);
     cr_assert(th_same_file(p, q), "%s: resumed parameters differ", modes[m]);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", d);
-    th_sh(cmd, NULL, 0);
-    free(d);
+    th_rmtmp(d);
   }
 }
 

@@ -24,9 +24,7 @@ Test(sweep, reproduce_xu23_runs_every_combination) {
            "print('ok')\"",
            d);
   cr_assert_eq(th_run(cmd, out, sizeof out), 0, "%s", out);
-  snprintf(cmd, sizeof cmd, "rm -rf %s", d);
-  th_sh(cmd, NULL, 0);
-  free(d);
+  th_rmtmp(d);
 }
 
 static const char *BASE =
@@ -118,9 +116,7 @@ Test(sweep, reproduce_stoger21_alpha) {
   snprintf(cmd, sizeof cmd, "%s reproduce stoger21-alpha -q -o %s/s", SADDLE_BINARY, d);
   cr_assert_eq(th_run(cmd, out, sizeof out), 0, "%s", out);
   cr_assert(strstr(out, "4 of 4 claims pass"), "%s", out);
-  snprintf(cmd, sizeof cmd, "rm -rf %s", d);
-  th_sh(cmd, NULL, 0);
-  free(d);
+  th_rmtmp(d);
 }
 
 Test(sweep, reproduce_stoger21_width) {
@@ -129,9 +125,7 @@ Test(sweep, reproduce_stoger21_width) {
   snprintf(cmd, sizeof cmd, "%s reproduce stoger21-width -q -o %s/s", SADDLE_BINARY, d);
   cr_assert_eq(th_run(cmd, out, sizeof out), 0, "%s", out);
   cr_assert(strstr(out, "3 of 3 claims pass"), "%s", out);
-  snprintf(cmd, sizeof cmd, "rm -rf %s", d);
-  th_sh(cmd, NULL, 0);
-  free(d);
+  th_rmtmp(d);
 }
 
 #define POWER_BASE                                                                                                  \

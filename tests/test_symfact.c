@@ -88,9 +88,7 @@ Test(symfact, event_claims_check_their_time) {
            SADDLE_SOURCE_DIR, SADDLE_BINARY);
   cr_assert_eq(th_run(cmd, out, sizeof out), 2, "%s", out);
   cr_assert(strstr(out, "claims.t: claim 'the second at t₂ = 34.068773' (an event) needs t"), "%s", out);
-  snprintf(cmd, sizeof cmd, "rm -rf %s", d);
-  th_sh(cmd, NULL, 0);
-  free(d);
+  th_rmtmp(d);
 }
 
 Test(symfact, reproduce_mohammadi24_regimes) { th_reproduce("mohammadi24-regimes", "5 of 5 claims pass"); }
