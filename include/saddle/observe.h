@@ -44,6 +44,9 @@ const char *sd_metrics_name(const sd_metrics *m, size_t col);
 /* Column index by name, or -1. */
 long sd_metrics_col(const sd_metrics *m, const char *name);
 double sd_metrics_at(const sd_metrics *m, size_t row, size_t col);
+/* The first row at or after `from` where column col is ≤ thr (op '<') or ≥ thr (op '>'); the row count if none
+ * (NaN never qualifies). */
+size_t sd_metrics_first(const sd_metrics *m, size_t col, char op, double thr, size_t from);
 /* All rows, row-major (rows × cols), borrowed. */
 const double *sd_metrics_data(const sd_metrics *m);
 

@@ -120,11 +120,8 @@ double sd_claims_value_at(const sd_metrics *m, const sd_phase *phases, size_t n_
     char op;
     double thr;
     if (!first_condition(m, phase, &c, &op, &thr)) return *have = 0, NAN;
-    for (size_t row = 0; row < rows; row++) {
-      double v = sd_metrics_at(m, row, (size_t)c);
-      if (op == '<' ? v <= thr : v >= thr) return sd_metrics_at(m, row, col);
-    }
-    return *have = 0, NAN;
+    size_t row = sd_metrics_first(m, (size_t)c, op, thr, 0);
+    return row < rows ? sd_metrics_at(m, row, col) : (*have = 0, NAN);
   }
   if (*phase) {
     const sd_phase *p = find_phase(phases, n_phases, phase);

@@ -105,3 +105,12 @@ long sd_metrics_col(const sd_metrics *m, const char *name) {
     if (strcmp(m->names[c], name) == 0) return (long)c;
   return -1;
 }
+
+size_t sd_metrics_first(const sd_metrics *m, size_t col, char op, double thr, size_t from) {
+  size_t rows = sd_metrics_rows(m);
+  for (size_t r = from; r < rows; r++) {
+    double v = sd_metrics_at(m, r, col);
+    if (op == '<' ? v <= thr : v >= thr) return r;
+  }
+  return rows;
+}

@@ -89,10 +89,6 @@ sd_status sd_phase_rules_from_config(const sd_config *cfg, const sd_phase_rule *
   return rc;
 }
 
-static int holds(const sd_phase_rule *r, double v) {
-  return r->op == '<' ? v <= r->threshold : v >= r->threshold;
-}
-
 void sd_phases_detect(const sd_metrics *m, const sd_phase_rule *rules, size_t n_rules, sd_phase *out) {
   size_t rows = sd_metrics_rows(m);
   size_t start = 0;
@@ -105,16 +101,10 @@ void sd_phases_detect(const sd_metrics *m, const sd_phase_rule *rules, size_t n_
     if (!reached) continue;
     size_t end = rows - 1;
     int ended = 0;
-    if (rules[i].metric) {
-      long c = sd_metrics_col(m, rules[i].metric);
-      /* from the row after the start, so that every reached phase lasts at least one observation */
-      for (size_t row = start + (i > 0); row < rows && c >= 0; row++) {
-        if (holds(&rules[i], sd_metrics_at(m, row, (size_t)c))) {
-          end = row;
-          ended = 1;
-          break;
-        }
-      }
+    long c = rules[i].metric ? sd_metrics_col(m, rules[i].metric) : -1;
+    if (c >= 0) { /* from the row after the start, so that every reached phase lasts at least one observation */
+      size_t row = sd_metrics_first(m, (size_t)c, rules[i].op, rules[i].threshold, start + (i > 0));
+      if (row < rows) end = row, ended = 1;
     }
     p->first_row = start;
     p->last_row = end;

@@ -452,16 +452,6 @@ sd_status sd_sweep_prepare(const char *config_path, size_t n_overrides, char *co
   return SD_OK;
 }
 
-/* The first row at or after `from` where column col crosses thr (op '<': ≤ thr, '>': ≥ thr); rows if never. */
-static size_t first_row(const sd_metrics *m, size_t col, char op, double thr, size_t from) {
-  size_t rows = sd_metrics_rows(m);
-  for (size_t r = from; r < rows; r++) {
-    double v = sd_metrics_at(m, r, col);
-    if (op == '<' ? v <= thr : v >= thr) return r;
-  }
-  return rows;
-}
-
 static double claim_value(const sclaim *c, const sd_experiment *e) {
   if (c->kind == V_STEPS) return (double)sd_experiment_steps(e);
   if (c->kind == V_T) return sd_experiment_t(e);
@@ -486,10 +476,10 @@ static double claim_value(const sclaim *c, const sd_experiment *e) {
     int have;
     return sd_claims_value_at(m, ph, n_ph, k, c->at, &have);
   }
-  size_t r = first_row(m, k, c->op, c->thr, 0);
+  size_t r = sd_metrics_first(m, k, c->op, c->thr, 0);
   if (r == rows) return NAN; /* never reached: the claim fails */
   if (c->kind == V_RATE) { /* the mean contraction per step between the two crossings: (e_b/e_a)^(1/(k_b − k_a)) */
-    size_t r2 = first_row(m, k, '<', c->thr2, r), x = sd_experiment_is_flow(e) ? 1 : 0; /* a flow: per unit time */
+    size_t r2 = sd_metrics_first(m, k, '<', c->thr2, r), x = sd_experiment_is_flow(e) ? 1 : 0; /* a flow: per unit time */
     if (r2 == rows || r2 == r) return NAN; /* never reached, or no step between the two */
     double s1 = sd_metrics_at(m, r, x), s2 = sd_metrics_at(m, r2, x);
     return pow(sd_metrics_at(m, r2, k) / sd_metrics_at(m, r, k), 1.0 / (s2 - s1));
