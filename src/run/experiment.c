@@ -107,6 +107,7 @@ struct sd_experiment {
   sd_lr_schedule lr;
   /* results */
   char *dir;
+  int lock_fd; /* the claim on dir (outdir.h), held from creation until free */
   const char *status;
   long steps;
   double t_end;
@@ -185,6 +186,7 @@ void sd_experiment_free(sd_experiment **pe) {
   for (size_t i = 0; e->array_keys && i < e->n_arrays; i++) sd_free(e->array_keys[i]);
   sd_free(e->array_keys);
   sd_free(e->array_params);
+  sd_outdir_release(&e->lock_fd);
   sd_free(e->dir);
   sd_free(e->phases);
   sd_free(e->plateaus);
@@ -268,6 +270,7 @@ sd_status sd_experiment_prepare(const char *config_path, size_t n_overrides, cha
   sd_experiment *e = sd_calloc(1, sizeof *e);
   if (!e) return sd_error(SD_ERR_NOMEM, "out of memory");
   e->diverged_at = -1;
+  e->lock_fd = -1;
   sd_status rc = sd_config_load(config_path, &e->cfg);
   for (size_t i = 0; rc == SD_OK && i < n_overrides; i++) rc = sd_config_override(e->cfg, overrides[i]);
   const sd_param *base;
@@ -376,7 +379,8 @@ sd_status sd_experiment_prepare(const char *config_path, size_t n_overrides, cha
 /* ---------------------------------------------------------------- run directory */
 
 static sd_status create_run_dir(sd_experiment *e, const char *out_dir) {
-  SD_TRY(sd_outdir_create(out_dir, sd_experiment_name(e), (unsigned long long)e->seed, &e->dir));
+  SD_TRY(sd_outdir_create(out_dir, sd_experiment_name(e), (unsigned long long)e->seed, SD_OUTDIR_RUN, &e->dir, &e->lock_fd,
+                          NULL));
   char sub[4200];
   snprintf(sub, sizeof sub, "%s/arrays", e->dir);
   if (mkdir(sub, 0777) != 0 && errno != EEXIST) return sd_error(SD_ERR_IO, "cannot create %s: %s", sub, strerror(errno));
@@ -719,11 +723,21 @@ static sd_status run_flow(sd_experiment *e, int show, double t0) {
 
 sd_status sd_experiment_resume(const char *dir, sd_experiment **out) {
   char path[4200];
+  int lock = -1;
+  *out = NULL;
+  struct stat st;
+  if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) return sd_error(SD_ERR_CONFIG, "%s: no such run directory", dir);
+  SD_TRY(sd_outdir_claim(dir, &lock)); /* before reading anything: another process may be writing it */
   snprintf(path, sizeof path, "%s/config.resolved.yaml", dir);
-  SD_TRY(sd_experiment_prepare(path, 0, NULL, out));
+  sd_status rc = sd_experiment_prepare(path, 0, NULL, out);
+  if (rc != SD_OK) {
+    sd_outdir_release(&lock);
+    return rc;
+  }
   sd_experiment *e = *out;
+  e->lock_fd = lock;
   snprintf(path, sizeof path, "%s/checkpoint.bin", dir);
-  sd_status rc = access(path, F_OK) == 0 ? sd_checkpoint_read(path, 4, e->ck, e->ck_len)
+  rc = access(path, F_OK) == 0 ? sd_checkpoint_read(path, 4, e->ck, e->ck_len)
                                           : sd_error(SD_ERR_CONFIG, "%s: no checkpoint to resume from (run with --checkpoint-every N)", dir);
   if (rc == SD_OK && (e->ck_len[CK_META] != META_N || e->ck[CK_META][META_VERSION] != 1))
     rc = sd_error(SD_ERR_IO, "%s: checkpoint of another version", path);

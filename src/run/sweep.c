@@ -57,6 +57,8 @@ struct sd_sweep {
   size_t n_user;
   sd_claim_result *results;
   char *dir;
+  int lock_fd;       /* the claim on dir (outdir.h) */
+  int adopted;       /* dir held this sweep already: finished runs are kept, the others resumed or run */
   char *name;
   long long seed;
 };
@@ -90,6 +92,7 @@ void sd_sweep_free(sd_sweep **ps) {
   sd_free(s->claims);
   sd_free(s->values);
   sd_free(s->results);
+  sd_outdir_release(&s->lock_fd);
   sd_free(s->dir);
   sd_free(s->name);
   sd_free(s->path);
@@ -399,6 +402,7 @@ sd_status sd_sweep_prepare(const char *config_path, size_t n_overrides, char *co
     return sd_error(SD_ERR_NOMEM, "out of memory");
   }
   s->cfg = cfg;
+  s->lock_fd = -1;
   s->path = sd_strdup(config_path);
   sd_status rc = s->path ? read_axes(s, list) : sd_error(SD_ERR_NOMEM, "out of memory");
   if (rc == SD_OK) {
@@ -638,7 +642,8 @@ static sd_status write_outputs(const sd_sweep *s) {
 }
 
 sd_status sd_sweep_run(sd_sweep *s, const sd_run_options *opt) {
-  SD_TRY(sd_outdir_create(opt ? opt->out_dir : NULL, s->name, (unsigned long long)s->seed, &s->dir));
+  SD_TRY(sd_outdir_create(opt ? opt->out_dir : NULL, s->name, (unsigned long long)s->seed, SD_OUTDIR_SWEEP, &s->dir,
+                          &s->lock_fd, &s->adopted));
   for (size_t i = 0; i < s->n_runs; i++) {
     SD_TRY(set_overrides(s, i));
     sd_experiment *e = NULL;
