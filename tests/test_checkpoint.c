@@ -119,3 +119,71 @@ Test(checkpoint, resume_refuses_what_it_cannot_do) {
   cr_assert_eq(th_run(cmd, out, sizeof out), 2, "%s", out);
   free(d);
 }
+
+/* A run crashed after its 3rd checkpoint into d/r (the caller resumes or tampers). */
+static char *crashed_run(void) {
+  char *d = th_tmpdir();
+  char cmd[4096], out[4096];
+  snprintf(cmd, sizeof cmd, "%s run %s -q -o %s/r --checkpoint-every 100 run.max_steps=1000 run.simulate_crash_after_checkpoints=3",
+           SADDLE_BINARY, SENSING, d);
+  cr_assert_eq(th_run(cmd, out, sizeof out), 1, "%s", out);
+  return d;
+}
+
+Test(checkpoint, one_changed_byte_is_refused) {
+  char *d = crashed_run();
+  char p[700], cmd[4096], out[4096];
+  snprintf(p, sizeof p, "%s/r/checkpoint.bin", d);
+  size_t len;
+  char *bytes = th_slurp(p, &len);
+  cr_assert(len > 200);
+  size_t at[] = {len / 2, len - 3, 20};
+  for (int k = 0; k < 3; k++) { /* θ, the checksum itself, the header */
+    bytes[at[k]] ^= 0x10;
+    FILE *f = fopen(p, "wb");
+    fwrite(bytes, 1, len, f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "%s resume %s/r -q", SADDLE_BINARY, d);
+    cr_assert_eq(th_run(cmd, out, sizeof out), 1, "byte %zu: %s", at[k], out);
+    cr_assert(strstr(out, "corrupt checkpoint"), "byte %zu: %s", at[k], out);
+    bytes[at[k]] ^= 0x10;
+  }
+  FILE *f = fopen(p, "wb"); /* restored: resumes */
+  fwrite(bytes, 1, len, f);
+  fclose(f);
+  free(bytes);
+  snprintf(cmd, sizeof cmd, "%s resume %s/r -q", SADDLE_BINARY, d);
+  cr_assert_eq(th_run(cmd, out, sizeof out), 0, "%s", out);
+  th_rmtmp(d);
+}
+
+Test(checkpoint, an_edited_config_is_refused) {
+  char *d = crashed_run();
+  char p[700], cmd[4096], out[4096];
+  snprintf(p, sizeof p, "%s/r/config.resolved.yaml", d);
+  char *text = th_slurp(p, NULL);
+  char *lr = strstr(text, "lr: ");
+  cr_assert_not_null(lr, "%s", text);
+  lr[4] = lr[4] == '9' ? '8' : '9';
+  th_write(p, text);
+  free(text);
+  snprintf(cmd, sizeof cmd, "%s resume %s/r -q", SADDLE_BINARY, d);
+  cr_assert_eq(th_run(cmd, out, sizeof out), 2, "%s", out);
+  cr_assert(strstr(out, "was changed after"), "%s", out);
+  th_rmtmp(d);
+}
+
+Test(checkpoint, the_blas_thread_count_is_recorded_and_kept) {
+  char *d = crashed_run();
+  char p[700], cmd[4096], out[4096];
+  snprintf(cmd, sizeof cmd, "OPENBLAS_NUM_THREADS=2 %s resume %s/r -q 2>&1", SADDLE_BINARY, d);
+  cr_assert_eq(th_sh(cmd, out, sizeof out), 2, "%s", out);
+  cr_assert(strstr(out, "1 OpenBLAS thread and this process has 2"), "%s", out);
+  snprintf(cmd, sizeof cmd, "%s resume %s/r -q", SADDLE_BINARY, d);
+  cr_assert_eq(th_run(cmd, out, sizeof out), 0, "%s", out);
+  snprintf(p, sizeof p, "%s/r/summary.json", d);
+  char *s = th_slurp(p, NULL);
+  cr_assert(strstr(s, "\"blas\": {\n    \"threads\": 1,\n    \"build\": \"OpenBLAS"), "%s", s);
+  free(s);
+  th_rmtmp(d);
+}

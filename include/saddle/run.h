@@ -62,6 +62,10 @@ size_t sd_base_params(const sd_param **out);
 
 /* Library versions, one "name version" line each, for --version and summary.json. */
 const char *sd_versions(void);
+/* The number of threads OpenBLAS uses in this process (results depend on it), and its build string
+ * (version, target core, threading). */
+int sd_blas_threads(void);
+const char *sd_blas_build(void);
 
 #endif
 

@@ -125,6 +125,7 @@ struct sd_experiment {
   /* checkpoints */
   long ckpt_every, crash_after;
   int resuming;
+  uint64_t config_hash; /* of DIR/config.resolved.yaml as written: a checkpoint belongs to exactly that config */
   double *ck[4];      /* a checkpoint read for resuming: meta, theta, dynamics state, metrics rows */
   size_t ck_len[4];
   double *state;      /* dynamics state buffer */
@@ -144,7 +145,9 @@ struct sd_experiment {
 };
 
 enum { CK_META, CK_THETA, CK_STATE, CK_ROWS };
-enum { META_VERSION, META_STEP, META_T, META_OUTPUT, META_ROWS, META_COLS, META_N };
+/* META_THREADS: the OpenBLAS thread count the run used (results depend on it) */
+enum { META_VERSION, META_STEP, META_T, META_OUTPUT, META_ROWS, META_COLS, META_THREADS, META_N };
+#define CK_VERSION 2
 
 const char *sd_experiment_name(const sd_experiment *e) { return sd_config_str(e->cfg, "experiment"); }
 const sd_metrics *sd_experiment_metrics(const sd_experiment *e) { return e->metrics; }
@@ -378,6 +381,18 @@ sd_status sd_experiment_prepare(const char *config_path, size_t n_overrides, cha
 
 /* ---------------------------------------------------------------- run directory */
 
+static sd_status hash_file(const char *path, uint64_t *h) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return sd_error(SD_ERR_IO, "cannot read %s: %s", path, strerror(errno));
+  unsigned char buf[8192];
+  size_t n;
+  *h = SD_FNV_OFFSET;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) *h = sd_fnv1a(*h, buf, n);
+  int bad = ferror(f);
+  fclose(f);
+  return bad ? sd_error(SD_ERR_IO, "cannot read %s", path) : SD_OK;
+}
+
 static sd_status create_run_dir(sd_experiment *e, const char *out_dir) {
   SD_TRY(sd_outdir_create(out_dir, sd_experiment_name(e), (unsigned long long)e->seed, SD_OUTDIR_RUN, &e->dir, &e->lock_fd,
                           NULL));
@@ -489,6 +504,11 @@ static sd_status write_summary(const sd_experiment *e, const char *skipped, cons
   }
   sd_free(vs);
   json_object_set_new(root, "versions", ver);
+  json_t *blas = json_object();
+  json_object_set_new(blas, "threads", json_integer(sd_blas_threads()));
+  json_object_set_new(blas, "build", json_string(sd_blas_build()));
+  json_object_set_new(blas, "note", json_string("results are bit-reproducible for the same thread count and build; resume refuses another count"));
+  json_object_set_new(root, "blas", blas);
   json_t *notes = json_array();
   json_array_append_new(notes, json_string("null stands for NaN or Inf, which JSON cannot hold; metrics.csv has the values"));
   json_object_set_new(root, "notes", notes);
@@ -575,13 +595,13 @@ static void progress(const sd_experiment *e, long step, double t_sim, double los
  * will. Counts toward run.simulate_crash_after_checkpoints. */
 static sd_status checkpoint(sd_experiment *e, long step, double t, long output) {
   size_t rows = sd_metrics_rows(e->metrics), cols = sd_metrics_cols(e->metrics);
-  double meta[META_N] = {1, (double)step, t, (double)output, (double)rows, (double)cols};
+  double meta[META_N] = {CK_VERSION, (double)step, t, (double)output, (double)rows, (double)cols, (double)sd_blas_threads()};
   if (e->state_n) e->dyn->ops->state_save(e->dyn, e->state);
   const double *blocks[4] = {meta, e->theta, e->state, sd_metrics_data(e->metrics)};
   size_t lens[4] = {META_N, e->prob->dim, e->state_n, rows * cols};
   char path[4200];
   snprintf(path, sizeof path, "%s/checkpoint.bin", e->dir);
-  SD_TRY(sd_checkpoint_write(path, 4, blocks, lens));
+  SD_TRY(sd_checkpoint_write(path, e->config_hash, 4, blocks, lens));
   if (e->state_n && e->dyn->ops->advance) SD_TRY(e->dyn->ops->state_load(e->dyn, e->state));
   /* the ordinal of this periodic checkpoint, the same in a resumed run, which so never crashes again */
   long ordinal = e->ckpt_every > 0 ? (output >= 0 ? output : step) / e->ckpt_every : 0;
@@ -737,10 +757,25 @@ sd_status sd_experiment_resume(const char *dir, sd_experiment **out) {
   sd_experiment *e = *out;
   e->lock_fd = lock;
   snprintf(path, sizeof path, "%s/checkpoint.bin", dir);
-  rc = access(path, F_OK) == 0 ? sd_checkpoint_read(path, 4, e->ck, e->ck_len)
-                                          : sd_error(SD_ERR_CONFIG, "%s: no checkpoint to resume from (run with --checkpoint-every N)", dir);
-  if (rc == SD_OK && (e->ck_len[CK_META] != META_N || e->ck[CK_META][META_VERSION] != 1))
+  uint64_t tag = 0;
+  rc = access(path, F_OK) == 0 ? sd_checkpoint_read(path, 4, e->ck, e->ck_len, &tag)
+                               : sd_error(SD_ERR_CONFIG, "%s: no checkpoint to resume from (run with --checkpoint-every N)", dir);
+  if (rc == SD_OK && (e->ck_len[CK_META] != META_N || e->ck[CK_META][META_VERSION] != CK_VERSION))
     rc = sd_error(SD_ERR_IO, "%s: checkpoint of another version", path);
+  if (rc == SD_OK) {
+    char cpath[4200];
+    snprintf(cpath, sizeof cpath, "%s/config.resolved.yaml", dir);
+    rc = hash_file(cpath, &e->config_hash);
+    if (rc == SD_OK && e->config_hash != tag)
+      rc = sd_error(SD_ERR_CONFIG, "%s was changed after %s was written: the checkpoint belongs to another config; refusing to resume",
+                    cpath, path);
+  }
+  int was = rc == SD_OK ? (int)e->ck[CK_META][META_THREADS] : 0, now = sd_blas_threads();
+  if (rc == SD_OK && was != now)
+    rc = sd_error(SD_ERR_CONFIG,
+                  "%s: the run used %d OpenBLAS thread%s and this process has %d; its results depend on the count, so the "
+                  "resumed run would not be the same: resume with OPENBLAS_NUM_THREADS=%d",
+                  dir, was, was == 1 ? "" : "s", now, was);
   if (rc == SD_OK && !(e->dir = sd_strdup(dir))) rc = sd_error(SD_ERR_NOMEM, "out of memory");
   if (rc != SD_OK) {
     sd_experiment_free(out);
@@ -755,6 +790,7 @@ sd_status sd_experiment_run(sd_experiment *e, const sd_run_options *opt) {
   char path[4200];
   snprintf(path, sizeof path, "%s/config.resolved.yaml", e->dir);
   SD_TRY(sd_config_write_resolved(e->cfg, path));
+  SD_TRY(hash_file(path, &e->config_hash));
   e->status = "running";
   SD_TRY(write_summary(e, NULL, NULL));
   snprintf(path, sizeof path, "%s/metrics.csv", e->dir);

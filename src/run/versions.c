@@ -26,3 +26,14 @@ const char *sd_versions(void) {
            SADDLE_VERSION, ob ? ob : "?", (int)maj, (int)min, (int)pat, sun, fy_library_version(), jansson_version_str());
   return buf;
 }
+
+int sd_blas_threads(void) { return openblas_get_num_threads(); }
+
+const char *sd_blas_build(void) {
+  static char buf[512];
+  if (buf[0]) return buf;
+  const char *cfg = openblas_get_config(), *core = openblas_get_corename();
+  snprintf(buf, sizeof buf, "%s (core %s, %s)", cfg ? cfg : "?", core ? core : "?",
+           openblas_get_parallel() == 0 ? "sequential" : openblas_get_parallel() == 1 ? "pthreads" : "OpenMP");
+  return buf;
+}
