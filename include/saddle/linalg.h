@@ -45,4 +45,8 @@ double sd_frobenius(size_t len, const double *x);
 /* 1 if every entry is finite. */
 int sd_all_finite(size_t len, const double *x);
 
+/* LAPACK's illegal-argument reports (xerbla) in this process: how many, and the first one's text (static).
+ * saddle replaces LAPACK's handler, which would print them to stdout. */
+long sd_lapack_errors(const char **first);
+
 #endif

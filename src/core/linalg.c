@@ -4,6 +4,7 @@
 #include <cblas.h>
 #include <lapacke.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "saddle/alloc.h"
@@ -123,4 +124,27 @@ int sd_all_finite(size_t len, const double *x) {
   double acc = 0.0;
   for (size_t i = 0; i < len; i++) acc += x[i] - x[i];
   return acc == 0.0;
+}
+
+/* ---------------------------------------------------------------- LAPACK's error handler */
+
+/* LAPACK reports an illegal argument through xerbla_, whose default (OpenBLAS's) prints to stdout, mixing
+ * "On entry to DLASCL ..." into saddle's output; it happens when an observation meets a NaN or Inf. This
+ * definition replaces it: the first message goes to stderr, and all are counted for summary.json. */
+static char lapack_first[96];
+static long lapack_count;
+
+void xerbla_(const char *name, const int *info, int len);
+void xerbla_(const char *name, const int *info, int len) {
+  int n = len;
+  while (n > 0 && name[n - 1] == ' ') n--;
+  if (lapack_count++ == 0) {
+    snprintf(lapack_first, sizeof lapack_first, "%.*s: parameter %d had an illegal value", n > 32 ? 32 : n, name, info ? *info : 0);
+    fprintf(stderr, "saddle: LAPACK %s (a NaN or Inf in its input?); further such messages are only counted\n", lapack_first);
+  }
+}
+
+long sd_lapack_errors(const char **first) {
+  if (first) *first = lapack_first;
+  return lapack_count;
 }

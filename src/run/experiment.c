@@ -121,6 +121,7 @@ struct sd_experiment {
   sd_claim_result *claims;
   size_t n_claims;
   double *theta;
+  double *theta_prev; /* θ before the current step: a step whose loss is not finite leaves θ_k as the final state */
   double *obs;
   /* checkpoints */
   long ckpt_every, crash_after;
@@ -195,6 +196,7 @@ void sd_experiment_free(sd_experiment **pe) {
   sd_free(e->plateaus);
   sd_free(e->claims);
   sd_free(e->theta);
+  sd_free(e->theta_prev);
   sd_free(e->obs);
   sd_free(e->times);
   sd_free(e->state);
@@ -366,9 +368,10 @@ sd_status sd_experiment_prepare(const char *config_path, size_t n_overrides, cha
   }
   if (rc == SD_OK) {
     e->theta = sd_malloc(e->prob->dim * sizeof(double));
+    e->theta_prev = sd_malloc(e->prob->dim * sizeof(double));
     e->obs = sd_malloc((e->prob->obs_total + 4) * sizeof(double));
     e->phases = sd_calloc(e->n_rules + 1, sizeof *e->phases);
-    if (!e->theta || !e->obs || !e->phases) rc = sd_error(SD_ERR_NOMEM, "out of memory");
+    if (!e->theta || !e->theta_prev || !e->obs || !e->phases) rc = sd_error(SD_ERR_NOMEM, "out of memory");
     else memcpy(e->theta, e->prob->theta0, e->prob->dim * sizeof(double));
   }
   if (rc != SD_OK) {
@@ -509,6 +512,14 @@ static sd_status write_summary(const sd_experiment *e, const char *skipped, cons
   json_object_set_new(blas, "build", json_string(sd_blas_build()));
   json_object_set_new(blas, "note", json_string("results are bit-reproducible for the same thread count and build; resume refuses another count"));
   json_object_set_new(root, "blas", blas);
+  const char *lapack_first;
+  long lapack_n = sd_lapack_errors(&lapack_first);
+  if (lapack_n > 0) {
+    json_t *le = json_object();
+    json_object_set_new(le, "count", json_integer(lapack_n));
+    json_object_set_new(le, "first", json_string(lapack_first));
+    json_object_set_new(root, "lapack_errors", le);
+  }
   json_t *notes = json_array();
   json_array_append_new(notes, json_string("null stands for NaN or Inf, which JSON cannot hold; metrics.csv has the values"));
   json_object_set_new(root, "notes", notes);
@@ -682,15 +693,21 @@ static sd_status run_discrete(sd_experiment *e, int show, double t0) {
       if (rc != SD_OK) break;
     }
     if (!constant) e->dyn->lr_factor = sd_lr_factor(&e->lr, k);
+    memcpy(e->theta_prev, e->theta, p->dim * sizeof(double));
     rc = e->dyn->ops->step(e->dyn, p, e->theta, &loss);
     if (rc != SD_OK) break;
     if (!isfinite(loss) || !sd_all_finite(p->dim, e->theta)) {
-      /* the loss at step k was computed before the update; the update made θ_{k+1} non-finite */
-      e->diverged_at = isfinite(loss) ? k + 1 : k;
       e->status = "diverged";
-      if (k < e->diverged_at) t = constant ? (double)(k + 1) * e->dyn->dt : t + e->dyn->dt * e->dyn->lr_factor;
-      k = e->diverged_at;
-      rc = observe_row(e, k, t, isfinite(loss) ? NAN : loss, 1, 1);
+      if (!isfinite(loss)) { /* the loss of θ_k (computed before the update) broke: θ_k is the final state */
+        memcpy(e->theta, e->theta_prev, p->dim * sizeof(double));
+        e->diverged_at = k;
+      } else { /* θ_k was fine and the update made θ_{k+1} non-finite */
+        e->diverged_at = ++k;
+        t = constant ? (double)k * e->dyn->dt : t + e->dyn->dt * e->dyn->lr_factor;
+      }
+      /* one row per step: step k's may be in the table already (it was due) */
+      size_t rows = sd_metrics_rows(e->metrics);
+      if (!rows || sd_metrics_at(e->metrics, rows - 1, 0) != (double)k) rc = observe_row(e, k, t, 0.0, 0, 1);
       break;
     }
     if (stop_loss > 0 && loss <= stop_loss) converged = 1;
