@@ -66,3 +66,20 @@ Test(reliability, lapack_messages_do_not_reach_stdout) {
   cr_assert_eq(len, 0, "stdout got: %s", text);
   free(text);
 }
+
+Test(reliability, a_failed_write_leaves_a_final_status) {
+  char *d = th_tmpdir();
+  char cmd[4096], out[8192], code[2048];
+  /* a 16 KiB file-size limit stands in for a full disk: metrics.csv cannot grow past it */
+  snprintf(cmd, sizeof cmd, "ulimit -f 16; OPENBLAS_NUM_THREADS=1 %s run %s -q -o %s/r observe.schedule=every run.max_steps=3000 2>&1",
+           SADDLE_BINARY, SENSING, d);
+  cr_assert_eq(th_sh(cmd, out, sizeof out), 1, "%s", out);
+  cr_assert(strstr(out, "cannot write") && strstr(out, "partial results in"), "%s", out);
+  snprintf(code, sizeof code,
+           "import json, os; d = '%s/r'; s = json.load(open(d + '/summary.json'));"
+           "assert s['status'] == 'io_error', s['status']; assert 'metrics.csv' in s['error'], s['error'];"
+           "assert not [f for f in os.listdir(d) if f.endswith('.tmp')], os.listdir(d); print('ok')",
+           d);
+  cr_assert_eq(py(code, out, sizeof out), 0, "%s", out);
+  th_rmtmp(d);
+}

@@ -40,6 +40,8 @@ long sd_experiment_steps(const sd_experiment *e);                /* after run */
 double sd_experiment_t(const sd_experiment *e);                  /* after run */
 const char *sd_experiment_dir(const sd_experiment *e);    /* after run */
 const char *sd_experiment_status(const sd_experiment *e); /* after run */
+/* 1 once the run has written into its directory (so a failed run left partial results there). */
+int sd_experiment_wrote(const sd_experiment *e);
 /* 1 for continuous dynamics (a flow: observed at times, not steps). */
 int sd_experiment_is_flow(const sd_experiment *e);
 /* The phase rules (after prepare) and the phases found (after run), *n each; borrowed. */

@@ -85,6 +85,7 @@ static void install_handlers(void) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
+  signal(SIGXFSZ, SIG_IGN); /* a file-size limit is a write error to report, not a silent death */
 }
 
 static int fail(sd_status rc) {
@@ -168,7 +169,8 @@ static int run_one(const char *config, const run_args *a, sd_experiment **out, i
   rc = sd_experiment_run(e, &opt);
   if (rc != SD_OK) {
     int code = fail(rc);
-    if (sd_experiment_dir(e)) fprintf(stderr, "saddle: partial results in %s\n", sd_experiment_dir(e));
+    if (sd_experiment_wrote(e))
+      fprintf(stderr, "saddle: partial results in %s (summary.json says how the run ended)\n", sd_experiment_dir(e));
     sd_experiment_free(&e);
     return code;
   }

@@ -1,4 +1,5 @@
 /* metrics.c: the in-memory metrics table and its CSV stream (see observe.h). */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -89,7 +90,9 @@ sd_status sd_metrics_add(sd_metrics *m, double step, double t, double loss, cons
       write_value(m->csv.fp, row[c]);
     }
     fputc('\n', m->csv.fp);
-    fflush(m->csv.fp); /* the partial file can be watched while the run goes on */
+    /* the partial file can be watched while the run goes on; a full disk stops the run here, not at the end */
+    if (fflush(m->csv.fp) != 0 || ferror(m->csv.fp))
+      return sd_error(SD_ERR_IO, "cannot write %s: %s", m->csv.path, strerror(errno));
   }
   return SD_OK;
 }

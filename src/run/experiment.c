@@ -126,6 +126,9 @@ struct sd_experiment {
   /* checkpoints */
   long ckpt_every, crash_after;
   int resuming;
+  int wrote;          /* something was written into dir */
+  int crashed;        /* run.simulate_crash_after_checkpoints fired: leave the files as a kill would */
+  const char *error;  /* while recording a failure: its message, for summary.json */
   uint64_t config_hash; /* of DIR/config.resolved.yaml as written: a checkpoint belongs to exactly that config */
   double *ck[4];      /* a checkpoint read for resuming: meta, theta, dynamics state, metrics rows */
   size_t ck_len[4];
@@ -420,6 +423,7 @@ static sd_status write_summary(const sd_experiment *e, const char *skipped, cons
   json_object_set_new(root, "dynamics", json_string(e->dcls->kind));
   json_object_set_new(root, "seed", json_integer((json_int_t)e->seed));
   json_object_set_new(root, "status", json_string(e->status));
+  if (e->error) json_object_set_new(root, "error", json_string(e->error));
   json_object_set_new(root, "steps", json_integer(e->steps));
   json_object_set_new(root, "t", num(e->t_end));
   if (e->dyn->ops->message && *e->dyn->ops->message(e->dyn))
@@ -616,8 +620,10 @@ static sd_status checkpoint(sd_experiment *e, long step, double t, long output) 
   if (e->state_n && e->dyn->ops->advance) SD_TRY(e->dyn->ops->state_load(e->dyn, e->state));
   /* the ordinal of this periodic checkpoint, the same in a resumed run, which so never crashes again */
   long ordinal = e->ckpt_every > 0 ? (output >= 0 ? output : step) / e->ckpt_every : 0;
-  if (e->crash_after > 0 && ordinal == e->crash_after)
+  if (e->crash_after > 0 && ordinal == e->crash_after) {
+    e->crashed = 1;
     return sd_error(SD_ERR_IO, "simulated crash after checkpoint %ld (run.simulate_crash_after_checkpoints)", ordinal);
+  }
   return SD_OK;
 }
 
@@ -802,11 +808,12 @@ sd_status sd_experiment_resume(const char *dir, sd_experiment **out) {
   return SD_OK;
 }
 
-sd_status sd_experiment_run(sd_experiment *e, const sd_run_options *opt) {
-  if (!e->resuming) SD_TRY(create_run_dir(e, opt ? opt->out_dir : NULL));
+/* The run after its directory is claimed; sd_experiment_run records how it ended when this fails. */
+static sd_status run_in_dir(sd_experiment *e, const sd_run_options *opt) {
   char path[4200];
   snprintf(path, sizeof path, "%s/config.resolved.yaml", e->dir);
   SD_TRY(sd_config_write_resolved(e->cfg, path));
+  e->wrote = 1;
   SD_TRY(hash_file(path, &e->config_hash));
   e->status = "running";
   SD_TRY(write_summary(e, NULL, NULL));
@@ -820,10 +827,7 @@ sd_status sd_experiment_run(sd_experiment *e, const sd_run_options *opt) {
   double t0 = now_s();
   sd_status rc = e->times ? run_flow(e, show, t0) : run_discrete(e, show, t0);
   e->wall = now_s() - t0;
-  if (rc != SD_OK) {
-    e->status = "error";
-    return rc;
-  }
+  if (rc != SD_OK) return rc;
   SD_TRY(sd_metrics_commit_csv(e->metrics));
 
   sd_phases_detect(e->metrics, e->rules, e->n_rules, e->phases);
@@ -852,3 +856,34 @@ sd_status sd_experiment_run(sd_experiment *e, const sd_run_options *opt) {
   sd_free(loaded);
   return rc;
 }
+
+/* A run that failed after writing into its directory says so in summary.json (not `running`): its status
+ * (io_error when a write failed, e.g. a full disk) and the error. When the disk is too full even for a new
+ * summary.json under a temporary name, the running one is overwritten in place with the short form. */
+static void record_failure(sd_experiment *e, sd_status failed) {
+  char msg[1024];
+  snprintf(msg, sizeof msg, "%s", sd_error_message());
+  e->status = failed == SD_ERR_IO ? "io_error" : failed == SD_ERR_NOMEM ? "out_of_memory" : "error";
+  e->error = msg;
+  if (write_summary(e, NULL, NULL) != SD_OK) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/summary.json", e->dir);
+    FILE *f = fopen(path, "w");
+    json_t *o = json_pack("{s:s, s:s, s:s, s:I}", "experiment", sd_experiment_name(e), "status", e->status, "error", msg, "steps",
+                          (json_int_t)e->steps);
+    if (f && o) json_dumpf(o, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (f) fclose(f);
+    json_decref(o);
+  }
+  e->error = NULL;
+  sd_error(failed, "%s", msg); /* the caller reports the original error */
+}
+
+sd_status sd_experiment_run(sd_experiment *e, const sd_run_options *opt) {
+  if (!e->resuming) SD_TRY(create_run_dir(e, opt ? opt->out_dir : NULL));
+  sd_status rc = run_in_dir(e, opt);
+  if (rc != SD_OK && e->wrote && !e->crashed) record_failure(e, rc);
+  return rc;
+}
+
+int sd_experiment_wrote(const sd_experiment *e) { return e->wrote; }
