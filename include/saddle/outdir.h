@@ -32,5 +32,8 @@ void sd_outdir_release(int *lock_fd);
  * no readable summary.json. */
 int sd_outdir_summary(const char *dir, char *kind, size_t kind_len, char *status, size_t status_len, char *experiment,
                       size_t experiment_len);
+/* Removes the files saddle wrote in a run directory (to run it again from the start); SD_ERR_CONFIG, and
+ * nothing removed after the first foreign file, when it holds files saddle did not write. */
+sd_status sd_outdir_clear(const char *dir);
 
 #endif

@@ -28,6 +28,11 @@ sd_status sd_experiment_prepare(const char *config_path, size_t n_overrides, cha
  * sd_experiment_run continues it in place, and its metrics.csv and final parameters are bit-identical to
  * those of an uninterrupted run. */
 sd_status sd_experiment_resume(const char *dir, sd_experiment **out);
+/* Reads back the finished run in DIR without running it (its config, summary.json and metrics.csv) and
+ * evaluates its phases and claims as the run did: for a sweep that keeps its finished runs. Nothing is written. */
+sd_status sd_experiment_load(const char *dir, sd_experiment **out);
+/* 1 for the statuses of a run that ended by itself (converged, max_steps, t_max, diverged, solver_failed). */
+int sd_status_finished(const char *status);
 /* Runs to the end (status converged, max_steps, t_max, diverged or interrupted) and writes the run directory. */
 sd_status sd_experiment_run(sd_experiment *e, const sd_run_options *opt);
 void sd_experiment_free(sd_experiment **e);

@@ -26,9 +26,18 @@ typedef struct sd_sweep sd_sweep;
  * here, so a bad value anywhere is reported before anything is written. */
 sd_status sd_sweep_prepare(const char *config_path, size_t n_overrides, char *const *overrides, sd_sweep **out);
 /* Runs every combination in turn (opt->out_dir: the sweep's directory) and evaluates the claims. A run that
- * diverges is recorded and the sweep goes on; an interrupt stops the sweep. */
+ * diverges is recorded and the sweep goes on; an interrupt stops the sweep. A directory that holds this sweep
+ * already (same config and overrides) is continued: its finished runs are kept. */
 sd_status sd_sweep_run(sd_sweep *s, const sd_run_options *opt);
 void sd_sweep_free(sd_sweep **s);
+/* Prepares the sweep in DIR again (its config and overrides, recorded in DIR/summary.json) so that
+ * sd_sweep_run with out_dir = DIR finishes it: finished runs are kept, interrupted ones resumed from their
+ * checkpoints, missing ones run. Running the same config with -o DIR does the same. */
+sd_status sd_sweep_resume(const char *dir, sd_sweep **out);
+/* 1 when every run finished (the sweep claims are evaluated only then); the sweep's status: running,
+ * complete, interrupted or error (as in DIR/summary.json). */
+int sd_sweep_complete(const sd_sweep *s);
+const char *sd_sweep_state(const sd_sweep *s);
 
 const char *sd_sweep_dir(const sd_sweep *s);
 size_t sd_sweep_size(const sd_sweep *s);

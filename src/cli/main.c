@@ -8,6 +8,7 @@
 
 #include "saddle/alloc.h"
 #include "saddle/config.h"
+#include "saddle/outdir.h"
 #include "saddle/run.h"
 #include "saddle/sweep.h"
 #include "cli/plot_cmd.h"
@@ -24,7 +25,8 @@ static const char *USAGE =
     "                                                        run an experiment, write its run directory\n"
     "  reproduce NAME [key.path=value ...] [-o DIR] [-q]     run a bundled experiment, check its claims, draw\n"
     "                                                        its paper's figure\n"
-    "  resume DIR [-q]                                       go on with a run from its last checkpoint\n"
+    "  resume DIR [-q]                                       go on with a run from its last checkpoint, or finish\n"
+    "                                                        a sweep (its finished runs kept)\n"
     "  plot DIR [DIR ...] [--format png|svg|pdf] [--out FILE]  draw a run's figure, or overlay several runs\n"
     "  list                                                  list the bundled experiments\n"
     "  --help, --version\n"
@@ -65,7 +67,13 @@ static const char *RESUME_HELP =
     "\n"
     "Goes on with the run in DIR from its last checkpoint (written every run.checkpoint_every steps, and when\n"
     "a discrete run is interrupted), with the config it recorded, and finishes it in place. Its metrics.csv\n"
-    "and final parameters are bit-identical to those of a run that was never stopped. Exit status as for run.\n";
+    "and final parameters are bit-identical to those of a run that was never stopped. Exit status as for run.\n"
+    "It refuses a checkpoint that is corrupt, belongs to an edited config.resolved.yaml, or was written with\n"
+    "another OpenBLAS thread count (set OPENBLAS_NUM_THREADS as the message says).\n"
+    "\n"
+    "DIR may be a sweep's directory: its finished runs are kept, interrupted ones resumed from their\n"
+    "checkpoints, the others run; its claims are printed when every run has finished. Running the sweep's\n"
+    "config again with -o DIR does the same.\n";
 
 static const char *LIST_HELP =
     "usage: saddle list\n"
@@ -134,7 +142,8 @@ static int parse_run_args(int argc, char **argv, const char *help, run_args *a) 
     } else if (s[0] == '-') {
       fprintf(stderr, "saddle: unknown option '%s'\n%s", s, help);
       return EXIT_USAGE;
-    } else if (strchr(s, '=')) {
+    } else if (strchr(s, '=') && (a->target || access(s, F_OK) != 0)) {
+      /* key=value, unless it names a file or directory (sweep runs live in DIR/000-kappa=1) */
       a->overrides[a->n_overrides++] = argv[i];
     } else if (!a->target) {
       a->target = s;
@@ -180,11 +189,13 @@ static int run_one(const char *config, const run_args *a, sd_experiment **out, i
   return status_exit(sd_experiment_status(e));
 }
 
-/* Prints claim results as a table; returns 1 if all pass. */
-static int print_claims(const char *prefix, const sd_claim_result *c, size_t n, size_t *passed) {
+/* Prints claim results as a table; returns 1 if all pass. Claims of a run that did not finish are shown
+ * unjudged ("----"): a partial run neither passes nor fails them. */
+static int print_claims(const char *prefix, const sd_claim_result *c, size_t n, size_t *passed, int judged) {
   int all = 1;
   for (size_t i = 0; i < n; i++) {
-    printf("%-4s  %s%-44s  %-44s  %s\n", c[i].pass ? "PASS" : "FAIL", prefix, c[i].name, c[i].condition, c[i].measured);
+    printf("%-4s  %s%-44s  %-44s  %s\n", !judged ? "----" : c[i].pass ? "PASS" : "FAIL", prefix, c[i].name, c[i].condition,
+           c[i].measured);
     all &= c[i].pass;
     *passed += (size_t)c[i].pass;
   }
@@ -193,49 +204,50 @@ static int print_claims(const char *prefix, const sd_claim_result *c, size_t n, 
 
 /* Runs a config with a `sweep:` (every combination of its axes); with claims, prints them and returns 0 iff
  * all pass. *handled = 0 when the config has no sweep. */
-static int run_sweep(const char *config, const run_args *a, int *handled, int with_claims) {
+static int run_sweep(const char *config, const run_args *a, int *handled, int with_claims, const char *resume_dir) {
   sd_sweep *s = NULL;
-  sd_status rc = sd_sweep_prepare(config, a->n_overrides, a->overrides, &s);
+  sd_status rc = resume_dir ? sd_sweep_resume(resume_dir, &s) : sd_sweep_prepare(config, a->n_overrides, a->overrides, &s);
   *handled = rc != SD_OK || s != NULL;
   if (rc != SD_OK) return fail(rc);
   if (!s) return EXIT_OK;
   install_handlers();
-  sd_run_options opt = {.out_dir = a->out_dir, .progress = !a->quiet && isatty(STDERR_FILENO)};
+  sd_run_options opt = {.out_dir = resume_dir ? resume_dir : a->out_dir, .progress = !a->quiet && isatty(STDERR_FILENO)};
   rc = sd_sweep_run(s, &opt);
   if (rc != SD_OK) {
     int code = fail(rc);
-    if (sd_sweep_dir(s)) fprintf(stderr, "saddle: partial results in %s\n", sd_sweep_dir(s));
+    if (sd_sweep_dir(s)) fprintf(stderr, "saddle: partial results in %s (summary.json says how far it got)\n", sd_sweep_dir(s));
     sd_sweep_free(&s);
     return code;
   }
-  int interrupted = 0;
   for (size_t i = 0; i < sd_sweep_size(s); i++) {
     const char *st = sd_sweep_status(s, i);
     printf("%03zu %-40s %s\n", i, sd_sweep_label(s, i), st ? st : "not run");
-    interrupted |= !st || !strcmp(st, "interrupted");
   }
-  printf("results: %s\n", sd_sweep_dir(s));
-  int code = interrupted ? EXIT_INTERRUPTED : EXIT_OK;
-  if (with_claims) {
-    size_t total = 0, passed = 0, n;
+  int complete = sd_sweep_complete(s);
+  printf("sweep: %s\nresults: %s\n", sd_sweep_state(s), sd_sweep_dir(s));
+  int code = complete ? EXIT_OK : EXIT_INTERRUPTED;
+  size_t total = 0, n;
+  for (size_t i = 0; i < sd_sweep_size(s); i++) total += (sd_sweep_run_claims(s, i, &n), n);
+  total += (sd_sweep_claims(s, &n), n);
+  if (with_claims || (resume_dir && total > 0)) {
+    size_t passed = 0;
     int all = 1;
     printf("\n%-4s  %-44s  %-44s  %s\n", "", "claim", "condition", "measured");
     for (size_t i = 0; i < sd_sweep_size(s); i++) {
       const sd_claim_result *c = sd_sweep_run_claims(s, i, &n);
       char prefix[96];
       snprintf(prefix, sizeof prefix, "[%s] ", sd_sweep_label(s, i));
-      all &= print_claims(prefix, c, n, &passed);
-      total += n;
+      all &= print_claims(prefix, c, n, &passed, sd_status_finished(sd_sweep_status(s, i)));
     }
     const sd_claim_result *c = sd_sweep_claims(s, &n);
-    all &= print_claims("", c, n, &passed);
-    total += n;
-    printf("\n%zu of %zu claims pass\n", passed, total);
+    all &= print_claims("", c, n, &passed, complete);
+    if (complete) printf("\n%zu of %zu claims pass\n", passed, total);
+    else printf("\nthe sweep did not finish: claims are not judged (`saddle resume %s` goes on)\n", sd_sweep_dir(s));
     if (total == 0) {
       fprintf(stderr, "saddle: %s has no claims to check\n", config);
       all = 0;
     }
-    if (!interrupted) code = all ? EXIT_OK : EXIT_FAIL;
+    if (complete) code = all ? EXIT_OK : EXIT_FAIL;
   }
   if (with_claims || a->plot) sd_cli_plot_figure(sd_sweep_dir(s)); /* the runs overlaid */
   sd_sweep_free(&s);
@@ -246,7 +258,7 @@ static int cmd_run(int argc, char **argv) {
   run_args a;
   int code = parse_run_args(argc, argv, RUN_HELP, &a);
   int handled = 0;
-  if (code == 0) code = run_sweep(a.target, &a, &handled, 0);
+  if (code == 0) code = run_sweep(a.target, &a, &handled, 0, NULL);
   if (code == 0 && !handled) {
     sd_experiment *e = NULL;
     code = run_one(a.target, &a, &e, 0);
@@ -264,7 +276,11 @@ static int cmd_resume(int argc, char **argv) {
     fprintf(stderr, "saddle: resume takes no overrides and no -o: the run goes on in DIR with its own config\n");
     code = EXIT_USAGE;
   }
-  if (code == 0) {
+  char kind[32];
+  int handled = 0;
+  if (code == 0 && sd_outdir_summary(a.target, kind, sizeof kind, NULL, 0, NULL, 0) && !strcmp(kind, "sweep"))
+    code = run_sweep(NULL, &a, &handled, 0, a.target);
+  if (code == 0 && !handled) {
     sd_experiment *e = NULL;
     code = run_one(a.target, &a, &e, 1);
     if (e && a.plot) sd_cli_plot_figure(sd_experiment_dir(e));
@@ -290,7 +306,7 @@ static int cmd_reproduce(int argc, char **argv) {
     return EXIT_USAGE;
   }
   int handled = 0;
-  code = run_sweep(path, &a, &handled, 1);
+  code = run_sweep(path, &a, &handled, 1, NULL);
   if (handled) {
     sd_free(a.overrides);
     return code;
@@ -307,9 +323,11 @@ static int cmd_reproduce(int argc, char **argv) {
     return EXIT_FAIL;
   }
   size_t passed = 0;
+  int judged = code != EXIT_INTERRUPTED;
   printf("\n%-4s  %-44s  %-44s  %s\n", "", "claim", "condition", "measured");
-  int all = print_claims("", c, n, &passed);
-  printf("\n%zu of %zu claims pass\n", passed, n);
+  int all = print_claims("", c, n, &passed, judged);
+  if (judged) printf("\n%zu of %zu claims pass\n", passed, n);
+  else printf("\nthe run was interrupted: claims are not judged (`saddle resume %s` goes on)\n", sd_experiment_dir(e));
   sd_cli_plot_figure(sd_experiment_dir(e));
   sd_experiment_free(&e);
   if (code == EXIT_INTERRUPTED) return code;

@@ -165,3 +165,40 @@ sd_status sd_outdir_create(const char *out_dir, const char *name, unsigned long 
   if (adopted) *adopted = adopt;
   return SD_OK;
 }
+
+/* Removes what saddle writes in a run directory (its top-level files and the .npy files in arrays/); refuses when it holds
+ * anything else, so a user's file is never deleted. */
+sd_status sd_outdir_clear(const char *dir) {
+  static const char *const files[] = {"config.resolved.yaml", "metrics.csv", "summary.json", "checkpoint.bin",
+                                      "figure.png", "figure.svg", "figure.pdf", NULL};
+  char path[4400];
+  DIR *d = opendir(dir);
+  if (!d) return sd_error(SD_ERR_IO, "cannot read %s: %s", dir, strerror(errno));
+  struct dirent *de;
+  sd_status rc = SD_OK;
+  while (rc == SD_OK && (de = readdir(d)) != NULL) {
+    const char *n = de->d_name;
+    if (!strcmp(n, ".") || !strcmp(n, "..") || !strcmp(n, ".saddle.lock") || !strcmp(n, "arrays")) continue;
+    int known = n[0] == '.' && strstr(n, ".tmp") != NULL;
+    for (const char *const *f = files; *f && !known; f++) known = !strcmp(n, *f);
+    if (!known) {
+      rc = sd_error(SD_ERR_CONFIG, "%s holds files saddle did not write (%s): not clearing it to rerun the run", dir, n);
+      break;
+    }
+    snprintf(path, sizeof path, "%s/%s", dir, n);
+    if (remove(path) != 0) rc = sd_error(SD_ERR_IO, "cannot remove %s: %s", path, strerror(errno));
+  }
+  closedir(d);
+  snprintf(path, sizeof path, "%s/arrays", dir);
+  DIR *a = rc == SD_OK ? opendir(path) : NULL;
+  while (a && rc == SD_OK && (de = readdir(a)) != NULL) {
+    size_t n = strlen(de->d_name);
+    if (n > 4 && (!strcmp(de->d_name + n - 4, ".npy") || strstr(de->d_name, ".tmp"))) {
+      char f[4700];
+      snprintf(f, sizeof f, "%s/%s", path, de->d_name);
+      if (remove(f) != 0) rc = sd_error(SD_ERR_IO, "cannot remove %s: %s", f, strerror(errno));
+    }
+  }
+  if (a) closedir(a);
+  return rc;
+}

@@ -808,6 +808,15 @@ sd_status sd_experiment_resume(const char *dir, sd_experiment **out) {
   return SD_OK;
 }
 
+/* Phases, plateaus (with their curvature) and claims of the finished metrics table. */
+static sd_status analyse(sd_experiment *e) {
+  sd_phases_detect(e->metrics, e->rules, e->n_rules, e->phases);
+  SD_TRY(sd_plateaus_detect(e->metrics, sd_config_str(e->cfg, "plateaus.metric"), sd_config_real(e->cfg, "plateaus.max_slope"),
+                            sd_config_real(e->cfg, "plateaus.min_span"), &e->plateaus, &e->n_plateaus));
+  plateau_curvature(e);
+  return sd_claims_evaluate(e->cfg, e->metrics, e->phases, e->n_rules, e->plateaus, e->n_plateaus, &e->claims, &e->n_claims);
+}
+
 /* The run after its directory is claimed; sd_experiment_run records how it ended when this fails. */
 static sd_status run_in_dir(sd_experiment *e, const sd_run_options *opt) {
   char path[4200];
@@ -829,13 +838,7 @@ static sd_status run_in_dir(sd_experiment *e, const sd_run_options *opt) {
   e->wall = now_s() - t0;
   if (rc != SD_OK) return rc;
   SD_TRY(sd_metrics_commit_csv(e->metrics));
-
-  sd_phases_detect(e->metrics, e->rules, e->n_rules, e->phases);
-  SD_TRY(sd_plateaus_detect(e->metrics, sd_config_str(e->cfg, "plateaus.metric"), sd_config_real(e->cfg, "plateaus.max_slope"),
-                            sd_config_real(e->cfg, "plateaus.min_span"), &e->plateaus, &e->n_plateaus));
-  plateau_curvature(e);
-  SD_TRY(sd_claims_evaluate(e->cfg, e->metrics, e->phases, e->n_rules, e->plateaus, e->n_plateaus, &e->claims,
-                            &e->n_claims));
+  SD_TRY(analyse(e));
 
   snprintf(path, sizeof path, "%s/arrays", e->dir);
   char *skipped = NULL, *loaded = sd_arrays_loaded_names(e->arrays);
@@ -887,3 +890,84 @@ sd_status sd_experiment_run(sd_experiment *e, const sd_run_options *opt) {
 }
 
 int sd_experiment_wrote(const sd_experiment *e) { return e->wrote; }
+
+/* ---------------------------------------------------------------- a finished run, read back */
+
+/* Statuses are string literals of this layer (callers keep the pointers): the one named s, or NULL. */
+static const char *known_status(const char *s) {
+  static const char *const all[] = {"converged", "max_steps", "t_max", "diverged", "solver_failed", "interrupted",
+                                    "running", "io_error", "out_of_memory", "error", NULL};
+  for (const char *const *a = all; *a; a++)
+    if (!strcmp(s, *a)) return *a;
+  return NULL;
+}
+
+int sd_status_finished(const char *status) {
+  return status && (!strcmp(status, "converged") || !strcmp(status, "max_steps") || !strcmp(status, "t_max") ||
+                    !strcmp(status, "diverged") || !strcmp(status, "solver_failed"));
+}
+
+/* Reads DIR/metrics.csv (written with %.17g, so every value reads back exactly) into the empty table. */
+static sd_status read_metrics(sd_experiment *e, const char *path) {
+  FILE *f = fopen(path, "r");
+  if (!f) return sd_error(SD_ERR_IO, "cannot read %s: %s", path, strerror(errno));
+  size_t cols = sd_metrics_cols(e->metrics), cap = 0, lineno = 0;
+  char *line = NULL;
+  double *row = sd_malloc((cols + 1) * sizeof *row);
+  sd_status rc = row ? SD_OK : sd_error(SD_ERR_NOMEM, "out of memory");
+  while (rc == SD_OK && getline(&line, &cap, f) > 0) {
+    lineno++;
+    line[strcspn(line, "\r\n")] = '\0';
+    char *p = line;
+    size_t c = 0;
+    if (lineno == 1) { /* the header must name this config's columns, in order */
+      for (char *tok = strtok(line, ","); tok && rc == SD_OK; tok = strtok(NULL, ","), c++)
+        if (c >= cols || strcmp(tok, sd_metrics_name(e->metrics, c)) != 0) rc = sd_error(SD_ERR_IO, "%s: its columns are not this config's", path);
+      if (rc == SD_OK && c != cols) rc = sd_error(SD_ERR_IO, "%s: its columns are not this config's", path);
+      continue;
+    }
+    for (c = 0; c < cols && rc == SD_OK; c++) {
+      char *end;
+      row[c] = strtod(p, &end);
+      if (end == p || (*end != ',' && *end != '\0') || (*end == '\0' && c + 1 < cols))
+        rc = sd_error(SD_ERR_IO, "%s:%zu: not a row of %zu numbers", path, lineno, cols);
+      p = end + (*end == ',');
+    }
+    if (rc == SD_OK) rc = sd_metrics_add(e->metrics, row[0], row[1], row[2], row + 3);
+  }
+  free(line);
+  sd_free(row);
+  fclose(f);
+  return rc;
+}
+
+sd_status sd_experiment_load(const char *dir, sd_experiment **out) {
+  char path[4200];
+  snprintf(path, sizeof path, "%s/config.resolved.yaml", dir);
+  SD_TRY(sd_experiment_prepare(path, 0, NULL, out));
+  sd_experiment *e = *out;
+  snprintf(path, sizeof path, "%s/summary.json", dir);
+  json_error_t err;
+  json_t *root = json_load_file(path, 0, &err);
+  const char *st = root ? json_string_value(json_object_get(root, "status")) : NULL;
+  sd_status rc = SD_OK;
+  if (!root) rc = sd_error(SD_ERR_IO, "%s: %s (line %d)", path, err.text, err.line);
+  else if (!st || !sd_status_finished(st)) rc = sd_error(SD_ERR_IO, "%s: the run has not finished (status %s)", path, st ? st : "missing");
+  if (rc == SD_OK) {
+    e->status = known_status(st);
+    e->steps = (long)json_integer_value(json_object_get(root, "steps"));
+    json_t *t = json_object_get(root, "t");
+    e->t_end = json_is_number(t) ? json_number_value(t) : NAN;
+    json_t *dv = json_object_get(root, "diverged_at_step");
+    if (json_is_integer(dv)) e->diverged_at = (long)json_integer_value(dv);
+    json_t *w = json_object_get(root, "wall_seconds");
+    e->wall = json_is_number(w) ? json_number_value(w) : NAN;
+    snprintf(path, sizeof path, "%s/metrics.csv", dir);
+    rc = read_metrics(e, path);
+  }
+  json_decref(root);
+  if (rc == SD_OK) rc = analyse(e);
+  if (rc == SD_OK && !(e->dir = sd_strdup(dir))) rc = sd_error(SD_ERR_NOMEM, "out of memory");
+  if (rc != SD_OK) sd_experiment_free(out);
+  return rc;
+}

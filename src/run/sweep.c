@@ -7,9 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "saddle/alloc.h"
 #include "saddle/atomicfile.h"
+#include "saddle/checkpoint.h"
 #include "saddle/outdir.h"
 
 typedef struct {
@@ -59,6 +62,8 @@ struct sd_sweep {
   char *dir;
   int lock_fd;       /* the claim on dir (outdir.h) */
   int adopted;       /* dir held this sweep already: finished runs are kept, the others resumed or run */
+  const char *state; /* the sweep's status: running, complete, interrupted, error */
+  char hash[17];     /* of the config file's bytes: an adopted directory must hold a sweep of the same config */
   char *name;
   long long seed;
 };
@@ -403,7 +408,15 @@ sd_status sd_sweep_prepare(const char *config_path, size_t n_overrides, char *co
   }
   s->cfg = cfg;
   s->lock_fd = -1;
+  s->state = "running";
   s->path = sd_strdup(config_path);
+  FILE *f = fopen(config_path, "rb");
+  uint64_t h = SD_FNV_OFFSET;
+  char buf[8192];
+  size_t got;
+  while (f && (got = fread(buf, 1, sizeof buf, f)) > 0) h = sd_fnv1a(h, buf, got);
+  if (f) fclose(f);
+  snprintf(s->hash, sizeof s->hash, "%016llx", (unsigned long long)h);
   sd_status rc = s->path ? read_axes(s, list) : sd_error(SD_ERR_NOMEM, "out of memory");
   if (rc == SD_OK) {
     s->n_user = s->n_over = n_overrides;
@@ -592,6 +605,14 @@ static sd_status write_outputs(const sd_sweep *s) {
   json_t *root = json_object(), *runs = json_array(), *claims = json_array();
   json_object_set_new(root, "experiment", json_string(s->name));
   json_object_set_new(root, "kind", json_string("sweep"));
+  json_object_set_new(root, "status", json_string(s->state));
+  char *abs = realpath(s->path, NULL);
+  json_object_set_new(root, "config", json_string(abs ? abs : s->path));
+  free(abs);
+  json_object_set_new(root, "config_hash", json_string(s->hash));
+  json_t *ov = json_array();
+  for (size_t i = 0; i < s->n_user; i++) json_array_append_new(ov, json_string(s->over[i]));
+  json_object_set_new(root, "overrides", ov);
   int all = 1;
   for (size_t i = 0; i < s->n_runs; i++) {
     json_t *o = json_object();
@@ -626,7 +647,7 @@ static sd_status write_outputs(const sd_sweep *s) {
   }
   json_object_set_new(root, "runs", runs);
   json_object_set_new(root, "claims", claims);
-  json_object_set_new(root, "claims_pass", json_boolean(all));
+  json_object_set_new(root, "claims_pass", !strcmp(s->state, "complete") ? json_boolean(all) : json_null());
   snprintf(path, sizeof path, "%s/summary.json", s->dir);
   sd_status rc = sd_atomic_open(&af, path);
   if (rc == SD_OK) {
@@ -641,39 +662,137 @@ static sd_status write_outputs(const sd_sweep *s) {
   return rc;
 }
 
+/* An adopted directory must hold a sweep of this very config and these overrides, or its runs would mix. */
+static sd_status same_sweep(const sd_sweep *s) {
+  char path[4200];
+  snprintf(path, sizeof path, "%s/summary.json", s->dir);
+  json_error_t err;
+  json_t *root = json_load_file(path, 0, &err);
+  const char *h = root ? json_string_value(json_object_get(root, "config_hash")) : NULL;
+  json_t *ov = root ? json_object_get(root, "overrides") : NULL;
+  int same = h && !strcmp(h, s->hash) && json_is_array(ov) && json_array_size(ov) == s->n_user;
+  for (size_t i = 0; same && i < s->n_user; i++) {
+    const char *o = json_string_value(json_array_get(ov, i));
+    same = o && !strcmp(o, s->over[i]);
+  }
+  json_decref(root);
+  if (same) return SD_OK;
+  return sd_error(SD_ERR_CONFIG, "%s holds a sweep of another version of this config or other overrides; choose another -o directory "
+                                 "(or `saddle resume %s` to finish it with its own)", s->dir, s->dir);
+}
+
+/* Run i into dir: in an adopted sweep a finished run is kept (read back), an interrupted one resumed from its
+ * checkpoint, anything else run again from the start. *e is the run, finished or stopped. */
+static sd_status start_run(sd_sweep *s, const char *dir, const sd_run_options *o, sd_experiment **e) {
+  struct stat st;
+  if (s->adopted && stat(dir, &st) == 0) {
+    char status[64], ck[4800];
+    int have = sd_outdir_summary(dir, NULL, 0, status, sizeof status, NULL, 0);
+    snprintf(ck, sizeof ck, "%s/checkpoint.bin", dir);
+    if (have && sd_status_finished(status)) {
+      if (sd_experiment_load(dir, e) == SD_OK) return SD_OK;
+      fprintf(stderr, "saddle: %s: %s; running it again\n", dir, sd_error_message());
+    } else if (have && access(ck, F_OK) == 0) {
+      if (sd_experiment_resume(dir, e) == SD_OK) return sd_experiment_run(*e, o);
+      fprintf(stderr, "saddle: %s: cannot resume it (%s); running it again from the start\n", dir, sd_error_message());
+    }
+    int lock;
+    SD_TRY(sd_outdir_claim(dir, &lock));
+    sd_status rc = sd_outdir_clear(dir);
+    sd_outdir_release(&lock);
+    SD_TRY(rc);
+  }
+  SD_TRY(sd_experiment_prepare(s->path, s->n_over, s->over, e));
+  return sd_experiment_run(*e, o);
+}
+
 sd_status sd_sweep_run(sd_sweep *s, const sd_run_options *opt) {
   SD_TRY(sd_outdir_create(opt ? opt->out_dir : NULL, s->name, (unsigned long long)s->seed, SD_OUTDIR_SWEEP, &s->dir,
                           &s->lock_fd, &s->adopted));
-  for (size_t i = 0; i < s->n_runs; i++) {
-    SD_TRY(set_overrides(s, i));
-    sd_experiment *e = NULL;
-    SD_TRY(sd_experiment_prepare(s->path, s->n_over, s->over, &e));
+  if (s->adopted) SD_TRY(same_sweep(s));
+  s->state = "running";
+  SD_TRY(write_outputs(s)); /* from here on the directory says it holds this sweep, so a rerun can adopt it */
+  sd_status rc = SD_OK;
+  for (size_t i = 0; rc == SD_OK && i < s->n_runs; i++) {
+    rc = set_overrides(s, i);
     char dir[4700];
     snprintf(dir, sizeof dir, "%s/%03zu-%s", s->dir, i, s->labels[i]);
     sd_run_options o = {.out_dir = dir, .progress = opt ? opt->progress : 0};
-    sd_status rc = sd_experiment_run(e, &o);
+    sd_experiment *e = NULL;
+    if (rc == SD_OK) rc = start_run(s, dir, &o, &e);
     if (rc != SD_OK) {
       sd_experiment_free(&e);
-      return rc;
+      break;
     }
     const char *st = sd_experiment_status(e);
     /* statuses are string literals of the run layer: they outlive the experiment */
     s->status[i] = st;
     size_t nc;
     const sd_claim_result *c = sd_experiment_claims(e, &nc);
+    sd_free(s->run_claims[i]);
+    s->run_claims[i] = NULL;
+    s->n_run_claims[i] = 0;
     if (nc) {
       s->run_claims[i] = sd_malloc(nc * sizeof *c);
-      if (!s->run_claims[i]) {
-        sd_experiment_free(&e);
-        return sd_error(SD_ERR_NOMEM, "out of memory");
-      }
-      memcpy(s->run_claims[i], c, nc * sizeof *c);
-      s->n_run_claims[i] = nc;
+      if (!s->run_claims[i]) rc = sd_error(SD_ERR_NOMEM, "out of memory");
+      else memcpy(s->run_claims[i], c, nc * sizeof *c), s->n_run_claims[i] = nc;
     }
     for (size_t j = 0; j < s->n_claims; j++) s->values[i * s->n_claims + j] = claim_value(&s->claims[j], e);
     sd_experiment_free(&e);
+    if (rc == SD_OK) rc = write_outputs(s); /* sweep.csv is current after every run */
     if (!strcmp(st, "interrupted")) break;
   }
-  for (size_t j = 0; j < s->n_claims; j++) evaluate(s, j);
+  size_t done = 0;
+  for (size_t i = 0; i < s->n_runs; i++) done += (size_t)sd_status_finished(s->status[i]);
+  s->state = rc != SD_OK ? "error" : done == s->n_runs ? "complete" : "interrupted";
+  for (size_t j = 0; j < s->n_claims; j++) {
+    if (done == s->n_runs) {
+      evaluate(s, j);
+      continue;
+    }
+    /* claims across runs that never finished would be claims about partial runs: not evaluated */
+    sd_claim_result *r = &s->results[j];
+    snprintf(r->name, sizeof r->name, "%s", s->claims[j].name);
+    snprintf(r->condition, sizeof r->condition, "%s", s->claims[j].value_text);
+    snprintf(r->measured, sizeof r->measured, "not evaluated: %zu of %zu runs finished", done, s->n_runs);
+    r->value = NAN;
+    r->pass = 0;
+  }
+  if (rc != SD_OK) {
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", sd_error_message());
+    write_outputs(s); /* the sweep's status says it failed; the run's error is what the caller reports */
+    return sd_error(rc, "%s", msg);
+  }
   return write_outputs(s);
+}
+
+int sd_sweep_complete(const sd_sweep *s) { return !strcmp(s->state, "complete"); }
+const char *sd_sweep_state(const sd_sweep *s) { return s->state; }
+
+sd_status sd_sweep_resume(const char *dir, sd_sweep **out) {
+  *out = NULL;
+  char path[4200];
+  snprintf(path, sizeof path, "%s/summary.json", dir);
+  json_error_t err;
+  json_t *root = json_load_file(path, 0, &err);
+  if (!root) return sd_error(SD_ERR_CONFIG, "%s: not a sweep directory (%s)", dir, err.text);
+  const char *cfg = json_string_value(json_object_get(root, "config"));
+  json_t *ov = json_object_get(root, "overrides");
+  size_t n = json_is_array(ov) ? json_array_size(ov) : 0;
+  char **over = sd_calloc(n + 1, sizeof *over);
+  sd_status rc = over ? SD_OK : sd_error(SD_ERR_NOMEM, "out of memory");
+  if (rc == SD_OK && !cfg) rc = sd_error(SD_ERR_CONFIG, "%s does not name the sweep's config (written by an older saddle?)", path);
+  for (size_t i = 0; rc == SD_OK && i < n; i++) {
+    const char *o = json_string_value(json_array_get(ov, i));
+    if (!(over[i] = sd_strdup(o ? o : ""))) rc = sd_error(SD_ERR_NOMEM, "out of memory");
+  }
+  if (rc == SD_OK && access(cfg, R_OK) != 0)
+    rc = sd_error(SD_ERR_CONFIG, "%s: the sweep's config %s is gone; run it again with `saddle run CONFIG -o %s`", dir, cfg, dir);
+  if (rc == SD_OK) rc = sd_sweep_prepare(cfg, n, over, out);
+  if (rc == SD_OK && !*out) rc = sd_error(SD_ERR_CONFIG, "%s: its config %s has no sweep any more", dir, cfg);
+  for (size_t i = 0; over && i < n; i++) sd_free(over[i]);
+  sd_free(over);
+  json_decref(root);
+  return rc;
 }
