@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds saddle and runs the whole Criterion suite, in the release and the asan (ASan + UBSan) builds.
+# Builds saddle and runs the whole Criterion suite, in the release and the asan (ASan + UBSan) builds, and the
+# fault-injection script (scripts/faults.sh) on the release build.
 # Fails on any failing test and on any sanitizer report (Criterion itself does not see leak reports).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +26,11 @@ for preset in release asan; do
   if grep -qE "SUMMARY: (AddressSanitizer|UndefinedBehaviorSanitizer|LeakSanitizer)|runtime error:" "$log"; then
     echo "== $preset: sanitizer reports above"
     status=1
+  fi
+  if [ "$preset" = release ]; then
+    # outside Criterion's forking runner: SIGKILL at random moments, resume, bitwise comparisons, races
+    echo "== $preset: fault injection (scripts/faults.sh)"
+    scripts/faults.sh "build/$preset" || status=1
   fi
 done
 [ "$status" -eq 0 ] && echo "== all tests passed in release and asan"

@@ -771,6 +771,11 @@ sd_status sd_experiment_resume(const char *dir, sd_experiment **out) {
   struct stat st;
   if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) return sd_error(SD_ERR_CONFIG, "%s: no such run directory", dir);
   SD_TRY(sd_outdir_claim(dir, &lock)); /* before reading anything: another process may be writing it */
+  char status[64];
+  if (sd_outdir_summary(dir, NULL, 0, status, sizeof status, NULL, 0) && sd_status_finished(status)) {
+    sd_outdir_release(&lock);
+    return sd_error(SD_ERR_CONFIG, "%s: the run has finished (status %s): nothing to resume", dir, status);
+  }
   snprintf(path, sizeof path, "%s/config.resolved.yaml", dir);
   sd_status rc = sd_experiment_prepare(path, 0, NULL, out);
   if (rc != SD_OK) {
