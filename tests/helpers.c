@@ -147,3 +147,9 @@ char *th_slurp(const char *path, size_t *len) {
   if (len) *len = got;
   return s;
 }
+
+int th_py(const char *code, char *out, size_t len) {
+  char cmd[8192];
+  snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c \"%s\" 2>&1", code);
+  return th_sh(cmd, out, len);
+}

@@ -13,6 +13,8 @@ double th_gradcheck(sd_problem *p, const double *theta, double h);
 int th_sh(const char *cmd, char *out, size_t len);
 /* th_sh with OPENBLAS_NUM_THREADS=1 (bitwise reproducible BLAS) and stderr folded into out. */
 int th_run(const char *cmd, char *out, size_t len);
+/* Runs a Python snippet (double-quoted in the shell) with Debian's /usr/bin/python3; stderr folded into out. */
+int th_py(const char *code, char *out, size_t len);
 /* `saddle reproduce NAME` into a temporary directory: asserts exit status 0 and `expect` in the output. */
 void th_reproduce(const char *name, const char *expect);
 /* 1 if both files exist and have the same bytes. */

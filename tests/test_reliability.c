@@ -13,12 +13,6 @@
 
 #define SENSING SADDLE_SOURCE_DIR "/examples/stoger21-phases.yaml"
 
-static int py(const char *code, char *out, size_t len) {
-  char cmd[8192];
-  snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c \"%s\" 2>&1", code);
-  return th_sh(cmd, out, len);
-}
-
 Test(reliability, a_diverged_run_writes_each_step_once) {
   char *d = th_tmpdir();
   char cmd[4096], out[8192], code[4096];
@@ -36,7 +30,7 @@ Test(reliability, a_diverged_run_writes_each_step_once) {
              "U = np.load(d + '/arrays/U_final.npy'); assert np.isfinite(U).all(), 'the final state is theta_k, finite';"
              "print('ok')",
              d, k);
-    cr_assert_eq(py(code, out, sizeof out), 0, "%s: %s", sched[k], out);
+    cr_assert_eq(th_py(code, out, sizeof out), 0, "%s: %s", sched[k], out);
   }
   th_rmtmp(d);
 }
@@ -80,6 +74,6 @@ Test(reliability, a_failed_write_leaves_a_final_status) {
            "assert s['status'] == 'io_error', s['status']; assert 'metrics.csv' in s['error'], s['error'];"
            "assert not [f for f in os.listdir(d) if f.endswith('.tmp')], os.listdir(d); print('ok')",
            d);
-  cr_assert_eq(py(code, out, sizeof out), 0, "%s", out);
+  cr_assert_eq(th_py(code, out, sizeof out), 0, "%s", out);
   th_rmtmp(d);
 }

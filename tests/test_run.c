@@ -21,12 +21,6 @@ static int saddle(const char *args, char *out, size_t len) {
   return th_sh(cmd, out, len);
 }
 
-static int py(const char *code, char *out, size_t len) {
-  char cmd[8192];
-  snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c \"%s\" 2>&1", code);
-  return th_sh(cmd, out, len);
-}
-
 Test(run, same_seed_gives_bit_identical_metrics) {
   char *d = th_tmpdir();
   char args[1024], a[600], b[600], c[600], out[4096];
@@ -87,7 +81,7 @@ Test(run, run_directory_contract) {
            "import os; assert not [f for f in os.listdir(d) + os.listdir(d + '/arrays') if f.endswith('.tmp')];"
            "print('ok')",
            d);
-  cr_assert_eq(py(code, out, sizeof out), 0, "%s", out);
+  cr_assert_eq(th_py(code, out, sizeof out), 0, "%s", out);
   free(d);
 }
 
@@ -128,7 +122,7 @@ Test(run, divergence_stops_cleanly) {
            "assert s['final']['loss'] is None;"
            "import numpy as np; np.load(d + '/arrays/U_final.npy'); print('ok')",
            d);
-  cr_assert_eq(py(code, out, sizeof out), 0, "%s", out);
+  cr_assert_eq(th_py(code, out, sizeof out), 0, "%s", out);
   free(d);
 }
 
@@ -161,7 +155,7 @@ Test(run, sigterm_leaves_valid_files) {
            "assert not [f for f in os.listdir(d) if f.endswith('.tmp')];"
            "import numpy as np; np.load(d + '/arrays/U_final.npy'); print('ok')",
            rd);
-  cr_assert_eq(py(code, out, sizeof out), 0, "%s", out);
+  cr_assert_eq(th_py(code, out, sizeof out), 0, "%s", out);
   free(d);
 }
 
