@@ -158,6 +158,26 @@ Test(config, phase_rule_that_does_not_parse) {
                "cfg.yaml:11:12", "phases.until", "expected 'metric < number'");
 }
 
+Test(config, duplicate_section_names_both_lines) {
+  /* line 2 holds the first `problem:`; its mapping starts on line 3 */
+  expect_error(good_with("run:\n", "problem:\n  n: 7\nrun:\n"), "", "cfg.yaml:9:1", "problem",
+               "duplicate key (first given at line 2)");
+}
+
+Test(config, unclosed_flow_sequence_points_at_its_bracket) {
+  /* libfyaml notices only at a later line (here: the end of the file, line 11); the bracket is on line 10 */
+  expect_error(good_with("  max_steps: 10\n", "  max_steps: [10\n"), "", "cfg.yaml:10:14:", "run.max_steps",
+               "YAML syntax error in the flow sequence opened here: flow sequence without a closing bracket");
+  /* in the middle of the file it reads the next lines as items and trips on the first key (line 6) */
+  expect_error(good_with("  rank: 2\n", "  rank: [2\n"), "", "cfg.yaml:5:9:", "problem.rank",
+               "YAML syntax error in the flow sequence opened here: missing comma in flow sequence (at line 7, column 9; is a ']' missing?)");
+}
+
+Test(config, yaml_syntax_error_line_and_column_are_where_it_is) {
+  /* libfyaml's collected errors are 1-based already */
+  expect_error(good_with("  rank: 2\n", "  rank: 2: 3\n"), "", "cfg.yaml:5:10:", "", "YAML syntax error");
+}
+
 Test(config, missing_config_file) {
   char out[1024];
   char cmd[1024];

@@ -127,10 +127,15 @@ static sd_config *config_new(const char *name) {
 typedef struct {
   sd_config *cfg;
   sd_cfg_node *stack[64];
+  char flow[64];          /* '[' or '{' where stack[i] is a flow collection, else 0 */
+  int flow_line[64], flow_col[64]; /* of that bracket */
   int depth;
   char *pending_key;      /* key read in the current map, waiting for its value */
   int key_line, key_col;
 } builder;
+
+/* The line a node was first given on: its key's (a section's mapping starts on the line after). */
+static int given_line(const sd_cfg_node *n) { return n->key_line ? n->key_line : n->line; }
 
 /* Places a finished value node into the container on top of the stack. */
 static sd_status place(builder *b, sd_cfg_node *n) {
@@ -158,7 +163,7 @@ static sd_status place(builder *b, sd_cfg_node *n) {
       }
     } else if (m->kind != SD_NODE_MAP) {
       sd_status rc = sd_error(SD_ERR_CONFIG, "%s:%d:%d: %s: '%s' already has a value at line %d", b->cfg->name,
-                              b->key_line, b->key_col, key, p, m->line);
+                              b->key_line, b->key_col, key, p, given_line(m));
       sd_free(key);
       node_free(n);
       return rc;
@@ -169,7 +174,7 @@ static sd_status place(builder *b, sd_cfg_node *n) {
   }
   if (sd_cfg_child(parent, p)) {
     sd_status rc = sd_error(SD_ERR_CONFIG, "%s:%d:%d: %s: duplicate key (first given at line %d)", b->cfg->name,
-                            b->key_line, b->key_col, key, sd_cfg_child(parent, p)->line);
+                            b->key_line, b->key_col, key, given_line(sd_cfg_child(parent, p)));
     sd_free(key);
     node_free(n);
     return rc;
@@ -228,6 +233,13 @@ static sd_status parse_events(sd_config *cfg, struct fy_parser *fyp, struct fy_d
       case FYET_MAPPING_START:
       case FYET_SEQUENCE_START: {
         sd_node_kind kind = ev->type == FYET_MAPPING_START ? SD_NODE_MAP : SD_NODE_SEQ;
+        struct fy_token *tk = fy_event_get_token(ev);
+        enum fy_token_type tt = tk ? fy_token_get_type(tk) : FYTT_NONE;
+        if (b.depth < 64) {
+          b.flow[b.depth] = tt == FYTT_FLOW_SEQUENCE_START ? '[' : tt == FYTT_FLOW_MAPPING_START ? '{' : 0;
+          b.flow_line[b.depth] = line;
+          b.flow_col[b.depth] = col;
+        }
         if (!top) {
           if (kind != SD_NODE_MAP) {
             rc = sd_error(SD_ERR_CONFIG, "%s:%d:%d: the config must be a mapping of keys to values", cfg->name, line, col);
@@ -271,10 +283,29 @@ static sd_status parse_events(sd_config *cfg, struct fy_parser *fyp, struct fy_d
   if (rc == SD_OK && fy_parser_get_stream_error(fyp)) {
     void *it = NULL;
     struct fy_diag_error *e = fy_diag_errors_iterate(diag, &it);
-    if (e)
-      rc = sd_error(SD_ERR_CONFIG, "%s:%d:%d: YAML syntax error: %s", cfg->name, e->line + 1, e->column + 1, e->msg);
-    else
+    int f = b.depth - 1;
+    while (f >= 0 && !b.flow[f]) f--;
+    if (!e) {
       rc = sd_error(SD_ERR_CONFIG, "%s: YAML syntax error", cfg->name);
+    } else if (f >= 0 && b.flow_line[f] < e->line) {
+      /* inside a flow collection opened on an earlier line, libfyaml only notices a missing ']' or '}' where
+       * the lines after it stop making sense (often the end of the file): point at the bracket */
+      char key[256] = "";
+      size_t len = 0;
+      for (int i = 1; i <= f; i++)
+        if (b.stack[i]->key && len < sizeof key)
+          len += (size_t)snprintf(key + len, sizeof key - len, "%s%s", len ? "." : "", b.stack[i]->key);
+      char found[96] = "";
+      if (!strstr(e->msg, "without a closing")) /* that one is always at the end of the file */
+        snprintf(found, sizeof found, " (at line %d, column %d; is a '%c' missing?)", e->line, e->column,
+                 b.flow[f] == '[' ? ']' : '}');
+      rc = sd_error(SD_ERR_CONFIG, "%s:%d:%d: %s%sYAML syntax error in the flow %s opened here: %s%s", cfg->name,
+                    b.flow_line[f], b.flow_col[f], key, *key ? ": " : "", b.flow[f] == '[' ? "sequence" : "mapping",
+                    e->msg, found);
+    } else {
+      /* collected errors are 1-based already */
+      rc = sd_error(SD_ERR_CONFIG, "%s:%d:%d: YAML syntax error: %s", cfg->name, e->line, e->column, e->msg);
+    }
   }
   return rc;
 }
