@@ -10,11 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "saddle/alloc.h"
 #include "saddle/atomicfile.h"
 
 #define MAX_SCHEMAS 32
+#define MAX_CONFIG_BYTES (16u << 20) /* far above any config; keeps a mistaken huge file out of memory */
 
 typedef struct {
   const sd_param *param;
@@ -310,8 +312,36 @@ static sd_status parse_events(sd_config *cfg, struct fy_parser *fyp, struct fy_d
   return rc;
 }
 
-static sd_status load(const char *name, const char *path, const char *text, sd_config **out) {
+/* A config is UTF-8 text: a NUL (where libfyaml would stop reading and the run go on with defaults), another
+ * control character or a byte that is not UTF-8 means a binary file (an image, a .npy, a UTF-16 file) was
+ * given. Names the first such byte with its line and column. */
+static sd_status check_text(const char *name, const unsigned char *t, size_t n) {
+  int line = 1, col = 1;
+  for (size_t i = 0; i < n;) {
+    unsigned char c = t[i];
+    size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+    int ok = len > 0 && i + len <= n && !(len == 2 && c < 0xc2);
+    for (size_t k = 1; ok && k < len; k++) ok = (t[i + k] & 0xc0) == 0x80;
+    char what[48] = "";
+    if (c == 0) snprintf(what, sizeof what, "a NUL byte");
+    else if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) snprintf(what, sizeof what, "control byte 0x%02x", c);
+    if (*what)
+      return sd_error(SD_ERR_CONFIG, "%s:%d:%d: not a YAML text file (binary data: %s at byte offset %zu)", name, line,
+                      col, what, i);
+    if (!ok)
+      return sd_error(SD_ERR_CONFIG,
+                      "%s:%d:%d: not a YAML text file (invalid UTF-8 byte 0x%02x at byte offset %zu: binary data, or "
+                      "text not saved as UTF-8)", name, line, col, c, i);
+    if (c == '\n') line++, col = 1;
+    else col++;
+    i += len;
+  }
+  return SD_OK;
+}
+
+static sd_status load(const char *name, const char *text, size_t len, sd_config **out) {
   *out = NULL;
+  SD_TRY(check_text(name, (const unsigned char *)text, len));
   sd_config *cfg = config_new(name);
   if (!cfg) return sd_error(SD_ERR_NOMEM, "out of memory reading %s", name);
   struct fy_diag_cfg dcfg;
@@ -326,7 +356,7 @@ static sd_status load(const char *name, const char *path, const char *text, sd_c
     rc = sd_error(SD_ERR_NOMEM, "cannot create a YAML parser");
   } else {
     fy_diag_set_collect_errors(diag, true);
-    int bad = path ? fy_parser_set_input_file(fyp, path) : fy_parser_set_string(fyp, text, strlen(text));
+    int bad = fy_parser_set_string(fyp, text, len);
     if (bad) rc = sd_error(SD_ERR_CONFIG, "%s: cannot read the config", name);
     else rc = parse_events(cfg, fyp, diag);
   }
@@ -338,17 +368,46 @@ static sd_status load(const char *name, const char *path, const char *text, sd_c
 }
 
 sd_status sd_config_load(const char *path, sd_config **out) {
-  FILE *f = fopen(path, "r");
-  if (!f) {
-    *out = NULL;
-    return sd_error(SD_ERR_CONFIG, "%s: cannot open config: %s", path, strerror(errno));
+  *out = NULL;
+  FILE *f = fopen(path, "rb");
+  if (!f) return sd_error(SD_ERR_CONFIG, "%s: cannot open config: %s", path, strerror(errno));
+  struct stat st;
+  sd_status rc = SD_OK;
+  char *text = NULL;
+  size_t n = 0;
+  if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) { /* fopen opens one, and it reads as empty */
+    rc = sd_error(SD_ERR_CONFIG, "%s: is a directory, not a config file", path);
+    goto done;
   }
+  /* read it whole (at most MAX_CONFIG_BYTES + 1) so that the text check sees every byte the parser would */
+  size_t cap = 4096, got;
+  text = sd_malloc(cap);
+  if (!text) rc = sd_error(SD_ERR_NOMEM, "out of memory reading %s", path);
+  while (rc == SD_OK && (got = fread(text + n, 1, cap - n, f)) > 0) {
+    n += got;
+    if (n < cap) continue;
+    if (cap > MAX_CONFIG_BYTES) break;
+    cap = 2 * cap > MAX_CONFIG_BYTES ? MAX_CONFIG_BYTES + 1 : 2 * cap;
+    char *t = sd_realloc(text, cap);
+    if (!t) rc = sd_error(SD_ERR_NOMEM, "out of memory reading %s", path);
+    else text = t;
+  }
+  if (rc == SD_OK && ferror(f)) rc = sd_error(SD_ERR_CONFIG, "%s: cannot read config: %s", path, strerror(errno));
+  if (rc == SD_OK && n > MAX_CONFIG_BYTES) {
+    /* a binary file says so, a huge text file gets its size */
+    rc = check_text(path, (const unsigned char *)text, MAX_CONFIG_BYTES - 4); /* -4: no cut UTF-8 sequence */
+    if (rc == SD_OK)
+      rc = sd_error(SD_ERR_CONFIG, "%s: more than %u MiB: too large for a config file", path, MAX_CONFIG_BYTES >> 20);
+  }
+  if (rc == SD_OK) rc = load(path, text, n, out);
+done:
+  sd_free(text);
   fclose(f);
-  return load(path, path, NULL, out);
+  return rc;
 }
 
 sd_status sd_config_load_string(const char *name, const char *yaml, sd_config **out) {
-  return load(name, NULL, yaml, out);
+  return load(name, yaml, strlen(yaml), out);
 }
 
 void sd_config_free(sd_config **pcfg) {
