@@ -73,8 +73,9 @@ const sd_cfg_node *sd_cfg_child(const sd_cfg_node *map, const char *key) {
   return NULL;
 }
 
-/* Finds the node at a dotted path; with create, makes missing maps on the way (for overrides). */
-static sd_cfg_node *node_at(sd_cfg_node *root, const char *path, int create, const char *file) {
+/* Finds the node at a dotted path; with create, makes missing maps on the way (for overrides), placed at
+ * file:line:col (0, 0 for the command line). */
+static sd_cfg_node *node_at(sd_cfg_node *root, const char *path, int create, const char *file, int line, int col) {
   sd_cfg_node *cur = root;
   const char *p = path;
   while (cur) {
@@ -86,8 +87,10 @@ static sd_cfg_node *node_at(sd_cfg_node *root, const char *path, int create, con
       if (strlen(cur->kids[i]->key) == len && strncmp(cur->kids[i]->key, p, len) == 0) next = cur->kids[i];
     if (!next) {
       if (!create) return NULL;
-      next = node_new(dot ? SD_NODE_MAP : SD_NODE_SCALAR, file, 0, 0);
+      next = node_new(dot ? SD_NODE_MAP : SD_NODE_SCALAR, file, line, col);
       if (!next) return NULL;
+      next->key_line = line;
+      next->key_col = col;
       next->key = sd_malloc(len + 1);
       if (!next->key || node_add(cur, next) != 0) {
         node_free(next);
@@ -423,10 +426,33 @@ void sd_config_free(sd_config **pcfg) {
   *pcfg = NULL;
 }
 
+/* An override from sd_config_override_from starts with this, then key line:col:value line:col and again this. */
+#define FROM_MARK '\x01'
+
+char *sd_config_override_from(const char *key, int key_line, int key_col, const sd_cfg_node *value) {
+  const char *v = value->kind == SD_NODE_SCALAR ? value->value : "";
+  size_t len = strlen(key) + strlen(v) + 64;
+  char *s = sd_malloc(len);
+  if (s) snprintf(s, len, "%c%d:%d:%d:%d%c%s=%s", FROM_MARK, key_line, key_col, value->line, value->col, FROM_MARK, key, v);
+  return s;
+}
+
 sd_status sd_config_override(sd_config *cfg, const char *arg) {
+  const char *file = cfg->cmdline;
+  int kl = 0, kc = 0, vl = 0, vc = 0;
+  if (arg[0] == FROM_MARK) { /* written in the config file itself: errors name its places */
+    const char *end = strchr(arg + 1, FROM_MARK);
+    if (!end || sscanf(arg + 1, "%d:%d:%d:%d", &kl, &kc, &vl, &vc) != 4 || kl <= 0 || vl <= 0)
+      return sd_error(SD_ERR_INTERNAL, "malformed override '%s'", arg + 1);
+    file = cfg->name;
+    arg = end + 1;
+  }
+  char at[512]; /* where the key is, for the complaints below */
+  if (kl) snprintf(at, sizeof at, "%s:%d:%d", file, kl, kc);
+  else snprintf(at, sizeof at, "%s", file);
   const char *eq = strchr(arg, '=');
   if (!eq || eq == arg)
-    return sd_error(SD_ERR_CONFIG, "command line: '%s': expected key.path=value", arg);
+    return sd_error(SD_ERR_CONFIG, "%s: '%s': expected key.path=value", at, arg);
   size_t klen = (size_t)(eq - arg);
   char *key = sd_malloc(klen + 1);
   if (!key) return sd_error(SD_ERR_NOMEM, "out of memory");
@@ -434,12 +460,12 @@ sd_status sd_config_override(sd_config *cfg, const char *arg) {
   key[klen] = '\0';
   sd_status rc = SD_OK;
   if (key[0] == '.' || key[klen - 1] == '.' || strstr(key, "..")) {
-    rc = sd_error(SD_ERR_CONFIG, "command line: '%s': malformed key '%s'", arg, key);
+    rc = sd_error(SD_ERR_CONFIG, "%s: '%s': malformed key '%s'", at, arg, key);
     goto done;
   }
-  sd_cfg_node *n = node_at(cfg->root, key, 1, cfg->cmdline);
+  sd_cfg_node *n = node_at(cfg->root, key, 1, file, kl, kc);
   if (!n) {
-    rc = sd_error(SD_ERR_CONFIG, "command line: %s: a parent of this key holds a value, not a mapping", key);
+    rc = sd_error(SD_ERR_CONFIG, "%s: %s: a parent of this key holds a value, not a mapping", at, key);
     goto done;
   }
   int flat_list = n->kind == SD_NODE_SEQ;
@@ -452,26 +478,27 @@ sd_status sd_config_override(sd_config *cfg, const char *arg) {
     n->kind = SD_NODE_SCALAR;
   }
   if (n->kind != SD_NODE_SCALAR) {
-    rc = sd_error(SD_ERR_CONFIG, "command line: %s: is a %s in the config; only single values can be overridden",
-                  key, n->kind == SD_NODE_MAP ? "mapping" : "list");
+    rc = sd_error(SD_ERR_CONFIG, "%s: %s: is a %s in the config; only single values can be overridden", at, key,
+                  n->kind == SD_NODE_MAP ? "mapping" : "list");
     goto done;
   }
   char *v = sd_strdup(eq + 1);
   if (!v) { rc = sd_error(SD_ERR_NOMEM, "out of memory"); goto done; }
   sd_free(n->value);
   n->value = v;
-  n->file = cfg->cmdline;
-  n->line = n->col = 0;
+  n->file = file;
+  n->line = vl;
+  n->col = vc;
 done:
   sd_free(key);
   return rc;
 }
 
-const sd_cfg_node *sd_config_raw(const sd_config *cfg, const char *key) { return node_at(cfg->root, key, 0, NULL); }
+const sd_cfg_node *sd_config_raw(const sd_config *cfg, const char *key) { return node_at(cfg->root, key, 0, NULL, 0, 0); }
 const sd_cfg_node *sd_config_root(const sd_config *cfg) { return cfg->root; }
 
 const char *sd_config_peek(const sd_config *cfg, const char *key) {
-  sd_cfg_node *n = node_at(cfg->root, key, 0, NULL);
+  sd_cfg_node *n = node_at(cfg->root, key, 0, NULL, 0, 0);
   return n && n->kind == SD_NODE_SCALAR ? n->value : NULL;
 }
 
@@ -822,7 +849,7 @@ static sd_status vfail(const sd_config *cfg, const sd_cfg_node *n, const char *k
 
 sd_status sd_config_fail(const sd_config *cfg, const char *key, const char *fmt, ...) {
   const entry *e = find_entry(cfg, key);
-  const sd_cfg_node *n = e ? e->node : node_at(cfg->root, key, 0, NULL); /* before resolve: from the tree */
+  const sd_cfg_node *n = e ? e->node : node_at(cfg->root, key, 0, NULL, 0, 0); /* before resolve: from the tree */
   va_list ap;
   va_start(ap, fmt);
   sd_status rc = vfail(cfg, n, key, fmt, ap);
