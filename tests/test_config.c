@@ -1,6 +1,7 @@
 /* test_config.c: bad input gets a clear error naming file, line and key, exit status 2, and no run
  * directory; good input resolves with defaults and overrides. */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,6 +147,42 @@ Test(config, array_file_missing) {
 Test(config, array_file_with_the_wrong_shape) {
   expect_error(good_with("run:\n", "arrays:\n  U0: bad.npy\nrun:\n"), "BAD_SHAPE", "cfg.yaml:10:7", "arrays.U0",
                "has shape (3, 3), but this problem needs (6, 6)");
+}
+
+/* Writes yaml to DIR/cfg.yaml and a 6×6 array to DIR/a.npy, runs `saddle run cfg.yaml` inside DIR, returns the
+ * exit status and the output; asserts that no run directory was created. */
+static int run_with_array(const char *yaml, const double *a, char *out, size_t len) {
+  char path[512], cmd[2048];
+  char *dir = th_tmpfile("cfg.yaml", yaml, path, sizeof path);
+  size_t shape[2] = {6, 6};
+  snprintf(path, sizeof path, "%s/a.npy", dir);
+  cr_assert_eq(sd_npy_write(path, a, 2, shape), SD_OK);
+  snprintf(cmd, sizeof cmd, "cd %s && OPENBLAS_NUM_THREADS=1 %s run cfg.yaml -q 2>&1", dir, SADDLE_BINARY);
+  int rc = th_sh(cmd, out, len);
+  snprintf(path, sizeof path, "%s/runs", dir);
+  struct stat st;
+  cr_assert_neq(stat(path, &st), 0, "a run directory was created for bad input:\n%s", out);
+  th_rmtmp(dir);
+  return rc;
+}
+
+Test(config, array_file_with_a_nan_or_an_inf) {
+  /* before, the run started and diverged (exit 3) */
+  double a[36];
+  for (int i = 0; i < 36; i++) a[i] = 0.01 * i;
+  const char *yaml = good_with("run:\n", "arrays:\n  U0: a.npy\nrun:\n");
+  char out[4096];
+  a[2 * 6 + 3] = NAN;
+  a[4 * 6 + 1] = INFINITY;
+  int rc = run_with_array(yaml, a, out, sizeof out);
+  cr_assert_eq(rc, 2, "exit status %d, output:\n%s", rc, out);
+  cr_assert(strstr(out, "cfg.yaml:10:7: arrays.U0: "), "%s", out);
+  cr_assert(strstr(out, "/a.npy: entry (2, 3) is NaN; a supplied array must be finite"), "%s", out);
+  a[2 * 6 + 3] = 0;
+  rc = run_with_array(yaml, a, out, sizeof out);
+  cr_assert_eq(rc, 2, "exit status %d, output:\n%s", rc, out);
+  cr_assert(strstr(out, "cfg.yaml:10:7: arrays.U0: "), "%s", out);
+  cr_assert(strstr(out, "/a.npy: entry (4, 1) is inf; a supplied array must be finite"), "%s", out);
 }
 
 Test(config, claim_on_an_unknown_metric) {
