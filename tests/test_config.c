@@ -1,6 +1,7 @@
 /* test_config.c: bad input gets a clear error naming file, line and key, exit status 2, and no run
  * directory; good input resolves with defaults and overrides. */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,6 +149,42 @@ Test(config, array_file_with_the_wrong_shape) {
                "has shape (3, 3), but this problem needs (6, 6)");
 }
 
+/* Writes yaml to DIR/cfg.yaml and a 6×6 array to DIR/a.npy, runs `saddle run cfg.yaml` inside DIR, returns the
+ * exit status and the output; asserts that no run directory was created. */
+static int run_with_array(const char *yaml, const double *a, char *out, size_t len) {
+  char path[512], cmd[2048];
+  char *dir = th_tmpfile("cfg.yaml", yaml, path, sizeof path);
+  size_t shape[2] = {6, 6};
+  snprintf(path, sizeof path, "%s/a.npy", dir);
+  cr_assert_eq(sd_npy_write(path, a, 2, shape), SD_OK);
+  snprintf(cmd, sizeof cmd, "cd %s && OPENBLAS_NUM_THREADS=1 %s run cfg.yaml -q 2>&1", dir, SADDLE_BINARY);
+  int rc = th_sh(cmd, out, len);
+  snprintf(path, sizeof path, "%s/runs", dir);
+  struct stat st;
+  cr_assert_neq(stat(path, &st), 0, "a run directory was created for bad input:\n%s", out);
+  th_rmtmp(dir);
+  return rc;
+}
+
+Test(config, array_file_with_a_nan_or_an_inf) {
+  /* before, the run started and diverged (exit 3) */
+  double a[36];
+  for (int i = 0; i < 36; i++) a[i] = 0.01 * i;
+  const char *yaml = good_with("run:\n", "arrays:\n  U0: a.npy\nrun:\n");
+  char out[4096];
+  a[2 * 6 + 3] = NAN;
+  a[4 * 6 + 1] = INFINITY;
+  int rc = run_with_array(yaml, a, out, sizeof out);
+  cr_assert_eq(rc, 2, "exit status %d, output:\n%s", rc, out);
+  cr_assert(strstr(out, "cfg.yaml:10:7: arrays.U0: "), "%s", out);
+  cr_assert(strstr(out, "/a.npy: entry (2, 3) is NaN; a supplied array must be finite"), "%s", out);
+  a[2 * 6 + 3] = 0;
+  rc = run_with_array(yaml, a, out, sizeof out);
+  cr_assert_eq(rc, 2, "exit status %d, output:\n%s", rc, out);
+  cr_assert(strstr(out, "cfg.yaml:10:7: arrays.U0: "), "%s", out);
+  cr_assert(strstr(out, "/a.npy: entry (4, 1) is inf; a supplied array must be finite"), "%s", out);
+}
+
 Test(config, claim_on_an_unknown_metric) {
   expect_error(good_with("run:\n", "claims:\n  - name: x\n    metric: rel_eror\n    below: 1\nrun:\n"), "",
                "cfg.yaml:11:13", "claims.metric", "no metric 'rel_eror'");
@@ -156,6 +193,87 @@ Test(config, claim_on_an_unknown_metric) {
 Test(config, phase_rule_that_does_not_parse) {
   expect_error(good_with("run:\n", "phases:\n  - name: a\n    until: rel_error about 3\n  - name: b\nrun:\n"), "",
                "cfg.yaml:11:12", "phases.until", "expected 'metric < number'");
+}
+
+/* Writes n bytes to DIR/name (a directory of that name when data is NULL), runs `saddle run name` inside
+ * DIR, returns the exit status and the output; asserts that no run directory was created. */
+static int run_bytes(const char *name, const char *data, size_t n, char *out, size_t len) {
+  char *dir = th_tmpdir();
+  char path[512], cmd[2048];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  if (!data) {
+    cr_assert_eq(mkdir(path, 0755), 0);
+  } else {
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    cr_assert_eq(fwrite(data, 1, n, f), n);
+    fclose(f);
+  }
+  snprintf(cmd, sizeof cmd, "cd %s && OPENBLAS_NUM_THREADS=1 %s run %s -q 2>&1", dir, SADDLE_BINARY, name);
+  int rc = th_sh(cmd, out, len);
+  snprintf(path, sizeof path, "%s/runs", dir);
+  struct stat st;
+  cr_assert_neq(stat(path, &st), 0, "a run directory was created for bad input:\n%s", out);
+  th_rmtmp(dir);
+  return rc;
+}
+
+Test(config, nul_byte_is_refused_not_the_end_of_the_file) {
+  /* before, the parser stopped at the NUL and the run went on with defaults for the keys after it */
+  static const char yaml[] = "experiment: cfgtest\nproblem:\n  kind: sensing\n  n: 6\0\n  rank: 2\n"
+                             "  measurements: 30\nrun:\n  max_steps: 10\n";
+  char out[4096];
+  int rc = run_bytes("cfg.yaml", yaml, sizeof yaml - 1, out, sizeof out);
+  cr_assert_eq(rc, 2, "exit status %d, output:\n%s", rc, out);
+  cr_assert(strstr(out, "cfg.yaml:4:7: not a YAML text file (binary data: a NUL byte at byte offset 51)"), "%s", out);
+}
+
+Test(config, directory_is_not_a_config_file) {
+  char out[4096];
+  cr_assert_eq(run_bytes("somedir", NULL, 0, out, sizeof out), 2, "%s", out);
+  cr_assert(strstr(out, "saddle: somedir: is a directory, not a config file"), "%s", out);
+  cr_assert_eq(run_bytes("somedir/", NULL, 0, out, sizeof out), 2, "%s", out);
+  cr_assert(strstr(out, "saddle: somedir/: is a directory, not a config file"), "%s", out);
+}
+
+Test(config, binary_file_is_not_a_yaml_text_file) {
+  static const char png[] = "\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10";
+  char out[4096];
+  cr_assert_eq(run_bytes("fig.png", png, sizeof png - 1, out, sizeof out), 2, "%s", out);
+  cr_assert(strstr(out, "fig.png:1:1: not a YAML text file (invalid UTF-8 byte 0x89 at byte offset 0: binary data, or text not saved as UTF-8)"), "%s", out);
+  /* a control character in otherwise plain text */
+  static const char ctl[] = "experiment: x\nproblem:\n  kind: sensing\x1b[0m\n";
+  cr_assert_eq(run_bytes("cfg.yaml", ctl, sizeof ctl - 1, out, sizeof out), 2, "%s", out);
+  cr_assert(strstr(out, "cfg.yaml:3:16: not a YAML text file (binary data: control byte 0x1b at byte offset 38)"), "%s", out);
+}
+
+Test(config, utf8_text_is_text) {
+  char path[512], cmd[2048], out[4096];
+  char *dir = th_tmpfile("cfg.yaml", good_with("run:\n", "description: \"Stöger et al. — σ₁ ≫ σ₂\"\nrun:\n"), path,
+                         sizeof path);
+  snprintf(cmd, sizeof cmd, "cd %s && OPENBLAS_NUM_THREADS=1 %s run cfg.yaml -o out -q 2>&1", dir, SADDLE_BINARY);
+  cr_assert_eq(th_sh(cmd, out, sizeof out), 0, "%s", out);
+  th_rmtmp(dir);
+}
+
+Test(config, duplicate_section_names_both_lines) {
+  /* line 2 holds the first `problem:`; its mapping starts on line 3 */
+  expect_error(good_with("run:\n", "problem:\n  n: 7\nrun:\n"), "", "cfg.yaml:9:1", "problem",
+               "duplicate key (first given at line 2)");
+}
+
+Test(config, unclosed_flow_sequence_points_at_its_bracket) {
+  /* libfyaml notices only at a later line (here: the end of the file, line 11); the bracket is on line 10 */
+  expect_error(good_with("  max_steps: 10\n", "  max_steps: [10\n"), "", "cfg.yaml:10:14:", "run.max_steps",
+               "YAML syntax error in the flow sequence opened here: flow sequence without a closing bracket");
+  /* in the middle of the file it reads the next lines as items and trips on the first key (line 6) */
+  expect_error(good_with("  rank: 2\n", "  rank: [2\n"), "", "cfg.yaml:5:9:", "problem.rank",
+               "YAML syntax error in the flow sequence opened here: missing comma in flow sequence (at line 7, column 9; is a ']' missing?)");
+}
+
+Test(config, yaml_syntax_error_line_and_column_are_where_it_is) {
+  /* libfyaml's collected errors are 1-based already */
+  expect_error(good_with("  rank: 2\n", "  rank: 2: 3\n"), "", "cfg.yaml:5:10:", "", "YAML syntax error");
 }
 
 Test(config, missing_config_file) {

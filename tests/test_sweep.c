@@ -110,6 +110,24 @@ Test(sweep, bad_sweeps_are_config_errors_before_anything_runs) {
   expect("sweep:\n  - key: m\n    values:\n      - {dynamics.kind: gd}\n", 2, "needs a name");
 }
 
+Test(sweep, errors_in_an_axis_name_the_config_line_not_the_command_line) {
+  /* the values reach each run as key=value overrides; they carry the place they were written */
+  expect("sweep:\n  - {key: problem.d, values: [3, abc]}\n", 2, "cfg.yaml:5:34: problem.d: expected an integer, got 'abc'");
+  expect("sweep:\n  - key: problem.dd\n    values: [3, 4]\n", 2,
+         "cfg.yaml:5:10: problem.dd: unknown key (did you mean 'problem.d'?)");
+  expect("sweep:\n  - key: m\n    values:\n      - {name: a, dynamics.lr: fast}\n", 2,
+         "cfg.yaml:7:32: dynamics.lr: expected a finite real number, got 'fast'");
+  expect("sweep:\n  - key: m\n    values:\n      - {name: a, dynamics.lrr: 0.1}\n", 2,
+         "cfg.yaml:7:19: dynamics.lrr: unknown key (did you mean 'dynamics.lr'?)");
+  /* the caller's own overrides still come from the command line */
+  char cmd[2048], out[16384];
+  char *d = th_tmpfile("cfg.yaml", "problem: {kind: quadratic, d: 4}\nsweep:\n  - {key: dynamics.lr, values: [0.1]}\n", NULL, 0);
+  snprintf(cmd, sizeof cmd, "cd %s && %s reproduce cfg.yaml -q -o out problem.d=x", d, SADDLE_BINARY);
+  cr_assert_eq(th_run(cmd, out, sizeof out), 2, "%s", out);
+  cr_assert(strstr(out, "command line: problem.d: expected an integer, got 'x'"), "%s", out);
+  th_rmtmp(d);
+}
+
 Test(sweep, reproduce_stoger21_alpha) {
   char *d = th_tmpdir();
   char cmd[2048], out[16384];

@@ -46,8 +46,13 @@ sd_status sd_config_load(const char *path, sd_config **out);
 sd_status sd_config_load_string(const char *name, const char *yaml, sd_config **out);
 void sd_config_free(sd_config **cfg);
 
-/* Applies one `key.path=value` argument from the command line. */
+/* Applies one `key.path=value` argument from the command line, or one made by sd_config_override_from. */
 sd_status sd_config_override(sd_config *cfg, const char *arg);
+/* An override for a value written in the config file itself (a sweep's values): `key=value` marked with the
+ * places of the key's text and of the value in that file, so that complaints about it name them and not the
+ * command line (and a path in it is relative to the config file). Only for the file it came from, loaded
+ * again. Caller frees (sd_free); NULL: out of memory. */
+char *sd_config_override_from(const char *key, int key_line, int key_col, const sd_cfg_node *value);
 
 /* Value text of a key before resolution (NULL if absent); used to pick the problem and dynamics kinds. */
 const char *sd_config_peek(const sd_config *cfg, const char *key);

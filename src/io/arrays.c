@@ -1,4 +1,5 @@
 /* arrays.c: the registry of arrays a run draws or loads, saved to arrays/ (see problem.h). */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -93,6 +94,19 @@ sd_status sd_arrays_try_load(sd_arrays *a, const char *name, int ndim, const siz
       shape_str(got, sizeof got, arr.ndim, arr.shape);
       sd_array_free(&arr);
       rc = sd_config_fail(a->cfg, key, "%s has shape %s, but this problem needs %s", path, got, want);
+      sd_free(path);
+      return rc;
+    }
+    /* a NaN or an inf would only show as a divergence once the run is under way: refuse it here */
+    for (size_t i = 0, n = sd_array_size(&arr); i < n; i++) {
+      if (isfinite(arr.data[i])) continue;
+      size_t idx[SD_NPY_MAXDIM], rest = i;
+      for (int d = ndim - 1; d >= 0; d--) idx[d] = rest % shape[d], rest /= shape[d];
+      char at[96];
+      shape_str(at, sizeof at, ndim, idx);
+      const char *what = isnan(arr.data[i]) ? "NaN" : arr.data[i] > 0 ? "inf" : "-inf";
+      sd_array_free(&arr);
+      rc = sd_config_fail(a->cfg, key, "%s: entry %s is %s; a supplied array must be finite", path, at, what);
       sd_free(path);
       return rc;
     }

@@ -10,11 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "saddle/alloc.h"
 #include "saddle/atomicfile.h"
 
 #define MAX_SCHEMAS 32
+#define MAX_CONFIG_BYTES (16u << 20) /* far above any config; keeps a mistaken huge file out of memory */
 
 typedef struct {
   const sd_param *param;
@@ -71,8 +73,9 @@ const sd_cfg_node *sd_cfg_child(const sd_cfg_node *map, const char *key) {
   return NULL;
 }
 
-/* Finds the node at a dotted path; with create, makes missing maps on the way (for overrides). */
-static sd_cfg_node *node_at(sd_cfg_node *root, const char *path, int create, const char *file) {
+/* Finds the node at a dotted path; with create, makes missing maps on the way (for overrides), placed at
+ * file:line:col (0, 0 for the command line). */
+static sd_cfg_node *node_at(sd_cfg_node *root, const char *path, int create, const char *file, int line, int col) {
   sd_cfg_node *cur = root;
   const char *p = path;
   while (cur) {
@@ -84,8 +87,10 @@ static sd_cfg_node *node_at(sd_cfg_node *root, const char *path, int create, con
       if (strlen(cur->kids[i]->key) == len && strncmp(cur->kids[i]->key, p, len) == 0) next = cur->kids[i];
     if (!next) {
       if (!create) return NULL;
-      next = node_new(dot ? SD_NODE_MAP : SD_NODE_SCALAR, file, 0, 0);
+      next = node_new(dot ? SD_NODE_MAP : SD_NODE_SCALAR, file, line, col);
       if (!next) return NULL;
+      next->key_line = line;
+      next->key_col = col;
       next->key = sd_malloc(len + 1);
       if (!next->key || node_add(cur, next) != 0) {
         node_free(next);
@@ -127,10 +132,15 @@ static sd_config *config_new(const char *name) {
 typedef struct {
   sd_config *cfg;
   sd_cfg_node *stack[64];
+  char flow[64];          /* '[' or '{' where stack[i] is a flow collection, else 0 */
+  int flow_line[64], flow_col[64]; /* of that bracket */
   int depth;
   char *pending_key;      /* key read in the current map, waiting for its value */
   int key_line, key_col;
 } builder;
+
+/* The line a node was first given on: its key's (a section's mapping starts on the line after). */
+static int given_line(const sd_cfg_node *n) { return n->key_line ? n->key_line : n->line; }
 
 /* Places a finished value node into the container on top of the stack. */
 static sd_status place(builder *b, sd_cfg_node *n) {
@@ -158,7 +168,7 @@ static sd_status place(builder *b, sd_cfg_node *n) {
       }
     } else if (m->kind != SD_NODE_MAP) {
       sd_status rc = sd_error(SD_ERR_CONFIG, "%s:%d:%d: %s: '%s' already has a value at line %d", b->cfg->name,
-                              b->key_line, b->key_col, key, p, m->line);
+                              b->key_line, b->key_col, key, p, given_line(m));
       sd_free(key);
       node_free(n);
       return rc;
@@ -169,7 +179,7 @@ static sd_status place(builder *b, sd_cfg_node *n) {
   }
   if (sd_cfg_child(parent, p)) {
     sd_status rc = sd_error(SD_ERR_CONFIG, "%s:%d:%d: %s: duplicate key (first given at line %d)", b->cfg->name,
-                            b->key_line, b->key_col, key, sd_cfg_child(parent, p)->line);
+                            b->key_line, b->key_col, key, given_line(sd_cfg_child(parent, p)));
     sd_free(key);
     node_free(n);
     return rc;
@@ -228,6 +238,13 @@ static sd_status parse_events(sd_config *cfg, struct fy_parser *fyp, struct fy_d
       case FYET_MAPPING_START:
       case FYET_SEQUENCE_START: {
         sd_node_kind kind = ev->type == FYET_MAPPING_START ? SD_NODE_MAP : SD_NODE_SEQ;
+        struct fy_token *tk = fy_event_get_token(ev);
+        enum fy_token_type tt = tk ? fy_token_get_type(tk) : FYTT_NONE;
+        if (b.depth < 64) {
+          b.flow[b.depth] = tt == FYTT_FLOW_SEQUENCE_START ? '[' : tt == FYTT_FLOW_MAPPING_START ? '{' : 0;
+          b.flow_line[b.depth] = line;
+          b.flow_col[b.depth] = col;
+        }
         if (!top) {
           if (kind != SD_NODE_MAP) {
             rc = sd_error(SD_ERR_CONFIG, "%s:%d:%d: the config must be a mapping of keys to values", cfg->name, line, col);
@@ -271,16 +288,63 @@ static sd_status parse_events(sd_config *cfg, struct fy_parser *fyp, struct fy_d
   if (rc == SD_OK && fy_parser_get_stream_error(fyp)) {
     void *it = NULL;
     struct fy_diag_error *e = fy_diag_errors_iterate(diag, &it);
-    if (e)
-      rc = sd_error(SD_ERR_CONFIG, "%s:%d:%d: YAML syntax error: %s", cfg->name, e->line + 1, e->column + 1, e->msg);
-    else
+    int f = b.depth - 1;
+    while (f >= 0 && !b.flow[f]) f--;
+    if (!e) {
       rc = sd_error(SD_ERR_CONFIG, "%s: YAML syntax error", cfg->name);
+    } else if (f >= 0 && b.flow_line[f] < e->line) {
+      /* inside a flow collection opened on an earlier line, libfyaml only notices a missing ']' or '}' where
+       * the lines after it stop making sense (often the end of the file): point at the bracket */
+      char key[256] = "";
+      size_t len = 0;
+      for (int i = 1; i <= f; i++)
+        if (b.stack[i]->key && len < sizeof key)
+          len += (size_t)snprintf(key + len, sizeof key - len, "%s%s", len ? "." : "", b.stack[i]->key);
+      char found[96] = "";
+      if (!strstr(e->msg, "without a closing")) /* that one is always at the end of the file */
+        snprintf(found, sizeof found, " (at line %d, column %d; is a '%c' missing?)", e->line, e->column,
+                 b.flow[f] == '[' ? ']' : '}');
+      rc = sd_error(SD_ERR_CONFIG, "%s:%d:%d: %s%sYAML syntax error in the flow %s opened here: %s%s", cfg->name,
+                    b.flow_line[f], b.flow_col[f], key, *key ? ": " : "", b.flow[f] == '[' ? "sequence" : "mapping",
+                    e->msg, found);
+    } else {
+      /* collected errors are 1-based already */
+      rc = sd_error(SD_ERR_CONFIG, "%s:%d:%d: YAML syntax error: %s", cfg->name, e->line, e->column, e->msg);
+    }
   }
   return rc;
 }
 
-static sd_status load(const char *name, const char *path, const char *text, sd_config **out) {
+/* A config is UTF-8 text: a NUL (where libfyaml would stop reading and the run go on with defaults), another
+ * control character or a byte that is not UTF-8 means a binary file (an image, a .npy, a UTF-16 file) was
+ * given. Names the first such byte with its line and column. */
+static sd_status check_text(const char *name, const unsigned char *t, size_t n) {
+  int line = 1, col = 1;
+  for (size_t i = 0; i < n;) {
+    unsigned char c = t[i];
+    size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+    int ok = len > 0 && i + len <= n && !(len == 2 && c < 0xc2);
+    for (size_t k = 1; ok && k < len; k++) ok = (t[i + k] & 0xc0) == 0x80;
+    char what[48] = "";
+    if (c == 0) snprintf(what, sizeof what, "a NUL byte");
+    else if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) snprintf(what, sizeof what, "control byte 0x%02x", c);
+    if (*what)
+      return sd_error(SD_ERR_CONFIG, "%s:%d:%d: not a YAML text file (binary data: %s at byte offset %zu)", name, line,
+                      col, what, i);
+    if (!ok)
+      return sd_error(SD_ERR_CONFIG,
+                      "%s:%d:%d: not a YAML text file (invalid UTF-8 byte 0x%02x at byte offset %zu: binary data, or "
+                      "text not saved as UTF-8)", name, line, col, c, i);
+    if (c == '\n') line++, col = 1;
+    else col++;
+    i += len;
+  }
+  return SD_OK;
+}
+
+static sd_status load(const char *name, const char *text, size_t len, sd_config **out) {
   *out = NULL;
+  SD_TRY(check_text(name, (const unsigned char *)text, len));
   sd_config *cfg = config_new(name);
   if (!cfg) return sd_error(SD_ERR_NOMEM, "out of memory reading %s", name);
   struct fy_diag_cfg dcfg;
@@ -295,7 +359,7 @@ static sd_status load(const char *name, const char *path, const char *text, sd_c
     rc = sd_error(SD_ERR_NOMEM, "cannot create a YAML parser");
   } else {
     fy_diag_set_collect_errors(diag, true);
-    int bad = path ? fy_parser_set_input_file(fyp, path) : fy_parser_set_string(fyp, text, strlen(text));
+    int bad = fy_parser_set_string(fyp, text, len);
     if (bad) rc = sd_error(SD_ERR_CONFIG, "%s: cannot read the config", name);
     else rc = parse_events(cfg, fyp, diag);
   }
@@ -307,17 +371,46 @@ static sd_status load(const char *name, const char *path, const char *text, sd_c
 }
 
 sd_status sd_config_load(const char *path, sd_config **out) {
-  FILE *f = fopen(path, "r");
-  if (!f) {
-    *out = NULL;
-    return sd_error(SD_ERR_CONFIG, "%s: cannot open config: %s", path, strerror(errno));
+  *out = NULL;
+  FILE *f = fopen(path, "rb");
+  if (!f) return sd_error(SD_ERR_CONFIG, "%s: cannot open config: %s", path, strerror(errno));
+  struct stat st;
+  sd_status rc = SD_OK;
+  char *text = NULL;
+  size_t n = 0;
+  if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) { /* fopen opens one, and it reads as empty */
+    rc = sd_error(SD_ERR_CONFIG, "%s: is a directory, not a config file", path);
+    goto done;
   }
+  /* read it whole (at most MAX_CONFIG_BYTES + 1) so that the text check sees every byte the parser would */
+  size_t cap = 4096, got;
+  text = sd_malloc(cap);
+  if (!text) rc = sd_error(SD_ERR_NOMEM, "out of memory reading %s", path);
+  while (rc == SD_OK && (got = fread(text + n, 1, cap - n, f)) > 0) {
+    n += got;
+    if (n < cap) continue;
+    if (cap > MAX_CONFIG_BYTES) break;
+    cap = 2 * cap > MAX_CONFIG_BYTES ? MAX_CONFIG_BYTES + 1 : 2 * cap;
+    char *t = sd_realloc(text, cap);
+    if (!t) rc = sd_error(SD_ERR_NOMEM, "out of memory reading %s", path);
+    else text = t;
+  }
+  if (rc == SD_OK && ferror(f)) rc = sd_error(SD_ERR_CONFIG, "%s: cannot read config: %s", path, strerror(errno));
+  if (rc == SD_OK && n > MAX_CONFIG_BYTES) {
+    /* a binary file says so, a huge text file gets its size */
+    rc = check_text(path, (const unsigned char *)text, MAX_CONFIG_BYTES - 4); /* -4: no cut UTF-8 sequence */
+    if (rc == SD_OK)
+      rc = sd_error(SD_ERR_CONFIG, "%s: more than %u MiB: too large for a config file", path, MAX_CONFIG_BYTES >> 20);
+  }
+  if (rc == SD_OK) rc = load(path, text, n, out);
+done:
+  sd_free(text);
   fclose(f);
-  return load(path, path, NULL, out);
+  return rc;
 }
 
 sd_status sd_config_load_string(const char *name, const char *yaml, sd_config **out) {
-  return load(name, NULL, yaml, out);
+  return load(name, yaml, strlen(yaml), out);
 }
 
 void sd_config_free(sd_config **pcfg) {
@@ -333,10 +426,33 @@ void sd_config_free(sd_config **pcfg) {
   *pcfg = NULL;
 }
 
+/* An override from sd_config_override_from starts with this, then key line:col:value line:col and again this. */
+#define FROM_MARK '\x01'
+
+char *sd_config_override_from(const char *key, int key_line, int key_col, const sd_cfg_node *value) {
+  const char *v = value->kind == SD_NODE_SCALAR ? value->value : "";
+  size_t len = strlen(key) + strlen(v) + 64;
+  char *s = sd_malloc(len);
+  if (s) snprintf(s, len, "%c%d:%d:%d:%d%c%s=%s", FROM_MARK, key_line, key_col, value->line, value->col, FROM_MARK, key, v);
+  return s;
+}
+
 sd_status sd_config_override(sd_config *cfg, const char *arg) {
+  const char *file = cfg->cmdline;
+  int kl = 0, kc = 0, vl = 0, vc = 0;
+  if (arg[0] == FROM_MARK) { /* written in the config file itself: errors name its places */
+    const char *end = strchr(arg + 1, FROM_MARK);
+    if (!end || sscanf(arg + 1, "%d:%d:%d:%d", &kl, &kc, &vl, &vc) != 4 || kl <= 0 || vl <= 0)
+      return sd_error(SD_ERR_INTERNAL, "malformed override '%s'", arg + 1);
+    file = cfg->name;
+    arg = end + 1;
+  }
+  char at[512]; /* where the key is, for the complaints below */
+  if (kl) snprintf(at, sizeof at, "%s:%d:%d", file, kl, kc);
+  else snprintf(at, sizeof at, "%s", file);
   const char *eq = strchr(arg, '=');
   if (!eq || eq == arg)
-    return sd_error(SD_ERR_CONFIG, "command line: '%s': expected key.path=value", arg);
+    return sd_error(SD_ERR_CONFIG, "%s: '%s': expected key.path=value", at, arg);
   size_t klen = (size_t)(eq - arg);
   char *key = sd_malloc(klen + 1);
   if (!key) return sd_error(SD_ERR_NOMEM, "out of memory");
@@ -344,12 +460,12 @@ sd_status sd_config_override(sd_config *cfg, const char *arg) {
   key[klen] = '\0';
   sd_status rc = SD_OK;
   if (key[0] == '.' || key[klen - 1] == '.' || strstr(key, "..")) {
-    rc = sd_error(SD_ERR_CONFIG, "command line: '%s': malformed key '%s'", arg, key);
+    rc = sd_error(SD_ERR_CONFIG, "%s: '%s': malformed key '%s'", at, arg, key);
     goto done;
   }
-  sd_cfg_node *n = node_at(cfg->root, key, 1, cfg->cmdline);
+  sd_cfg_node *n = node_at(cfg->root, key, 1, file, kl, kc);
   if (!n) {
-    rc = sd_error(SD_ERR_CONFIG, "command line: %s: a parent of this key holds a value, not a mapping", key);
+    rc = sd_error(SD_ERR_CONFIG, "%s: %s: a parent of this key holds a value, not a mapping", at, key);
     goto done;
   }
   int flat_list = n->kind == SD_NODE_SEQ;
@@ -362,26 +478,27 @@ sd_status sd_config_override(sd_config *cfg, const char *arg) {
     n->kind = SD_NODE_SCALAR;
   }
   if (n->kind != SD_NODE_SCALAR) {
-    rc = sd_error(SD_ERR_CONFIG, "command line: %s: is a %s in the config; only single values can be overridden",
-                  key, n->kind == SD_NODE_MAP ? "mapping" : "list");
+    rc = sd_error(SD_ERR_CONFIG, "%s: %s: is a %s in the config; only single values can be overridden", at, key,
+                  n->kind == SD_NODE_MAP ? "mapping" : "list");
     goto done;
   }
   char *v = sd_strdup(eq + 1);
   if (!v) { rc = sd_error(SD_ERR_NOMEM, "out of memory"); goto done; }
   sd_free(n->value);
   n->value = v;
-  n->file = cfg->cmdline;
-  n->line = n->col = 0;
+  n->file = file;
+  n->line = vl;
+  n->col = vc;
 done:
   sd_free(key);
   return rc;
 }
 
-const sd_cfg_node *sd_config_raw(const sd_config *cfg, const char *key) { return node_at(cfg->root, key, 0, NULL); }
+const sd_cfg_node *sd_config_raw(const sd_config *cfg, const char *key) { return node_at(cfg->root, key, 0, NULL, 0, 0); }
 const sd_cfg_node *sd_config_root(const sd_config *cfg) { return cfg->root; }
 
 const char *sd_config_peek(const sd_config *cfg, const char *key) {
-  sd_cfg_node *n = node_at(cfg->root, key, 0, NULL);
+  sd_cfg_node *n = node_at(cfg->root, key, 0, NULL, 0, 0);
   return n && n->kind == SD_NODE_SCALAR ? n->value : NULL;
 }
 
@@ -732,7 +849,7 @@ static sd_status vfail(const sd_config *cfg, const sd_cfg_node *n, const char *k
 
 sd_status sd_config_fail(const sd_config *cfg, const char *key, const char *fmt, ...) {
   const entry *e = find_entry(cfg, key);
-  const sd_cfg_node *n = e ? e->node : node_at(cfg->root, key, 0, NULL); /* before resolve: from the tree */
+  const sd_cfg_node *n = e ? e->node : node_at(cfg->root, key, 0, NULL, 0, 0); /* before resolve: from the tree */
   va_list ap;
   va_start(ap, fmt);
   sd_status rc = vfail(cfg, n, key, fmt, ap);

@@ -1,4 +1,4 @@
-/* npy.c: NumPy .npy format, float64 little-endian only (see npy.h). */
+/* npy.c: NumPy .npy format, float64 little-endian only, C or Fortran order (see npy.h). */
 #include "saddle/npy.h"
 
 #include <errno.h>
@@ -108,8 +108,9 @@ sd_status sd_npy_read(const char *path, sd_array *out) {
     goto done;
   }
   const char *fo = dict_value(header, "fortran_order");
-  if (!fo || strncmp(fo, "False", 5) != 0) {
-    rc = sd_error(SD_ERR_CONFIG, "%s: Fortran-ordered array; save it with np.ascontiguousarray(x)", path);
+  int fortran = fo && strncmp(fo, "True", 4) == 0;
+  if (!fo || (!fortran && strncmp(fo, "False", 5) != 0)) {
+    rc = sd_error(SD_ERR_CONFIG, "%s: .npy header has no fortran_order True or False", path);
     goto done;
   }
   const char *s = dict_value(header, "shape");
@@ -137,6 +138,26 @@ sd_status sd_npy_read(const char *path, sd_array *out) {
     goto done;
   }
   if (fread(out->data, sizeof(double), count, f) != count) goto truncated;
+  if (fortran && out->ndim > 1) { /* column-major (MATLAB, Octave, np.asfortranarray): transpose to row-major */
+    double *rm = sd_malloc(count * sizeof(double));
+    if (!rm) {
+      rc = sd_error(SD_ERR_NOMEM, "out of memory reading %s (%zu numbers)", path, count);
+      goto done;
+    }
+    size_t fs[SD_NPY_MAXDIM]; /* the file's strides: the first index varies fastest */
+    fs[0] = 1;
+    for (int k = 1; k < out->ndim; k++) fs[k] = fs[k - 1] * out->shape[k - 1];
+    for (size_t j = 0; j < count; j++) { /* j: the row-major index */
+      size_t rest = j, off = 0;
+      for (int k = out->ndim - 1; k >= 0; k--) {
+        off += (rest % out->shape[k]) * fs[k];
+        rest /= out->shape[k];
+      }
+      rm[j] = out->data[off];
+    }
+    sd_free(out->data);
+    out->data = rm;
+  }
   goto done;
 truncated:
   rc = sd_error(SD_ERR_CONFIG, "%s: file is truncated", path);

@@ -20,6 +20,7 @@ typedef struct {
   size_t n;
   const char **values;   /* n, into the config (an override set's `name`) */
   const sd_cfg_node **sets; /* n: for an axis of override sets, each value's mapping; else NULL */
+  const sd_cfg_node *node;  /* the axis' {key, values} in the config: where its errors are */
 } axis;
 
 enum { V_STEPS, V_T, V_FINAL, V_MAX, V_FIRST_STEP, V_FIRST_T, V_AT, V_RATE };
@@ -141,6 +142,7 @@ static sd_status read_axes(sd_sweep *s, const sd_cfg_node *list) {
         return sd_config_fail_node(s->cfg, ax->kids[k], "sweep", "unknown key '%s' in an axis (key, values)", ax->kids[k]->key);
     axis *a = &s->axes[s->n_axes++];
     a->key = key->value;
+    a->node = ax;
     a->n = vals->n_kids;
     a->values = sd_calloc(a->n, sizeof *a->values);
     if (!a->values) return sd_error(SD_ERR_NOMEM, "out of memory");
@@ -361,9 +363,8 @@ static sd_status add_set(sd_sweep *s, const sd_cfg_node *n, const char *prefix, 
       continue;
     }
     if (c->kind != SD_NODE_SCALAR) return sd_config_fail_node(s->cfg, c, "sweep.values", "'%s': only single values", key);
-    size_t len = strlen(key) + strlen(c->value) + 2;
-    if (!(s->over[*k] = sd_malloc(len))) return sd_error(SD_ERR_NOMEM, "out of memory");
-    snprintf(s->over[(*k)++], len, "%s=%s", key, c->value);
+    if (!(s->over[*k] = sd_config_override_from(key, c->key_line, c->key_col, c))) return sd_error(SD_ERR_NOMEM, "out of memory");
+    (*k)++;
   }
   return SD_OK;
 }
@@ -377,16 +378,16 @@ static sd_status set_overrides(sd_sweep *s, size_t i) {
   size_t k = s->n_user;
   for (size_t a = 0; a < s->n_axes; a++) {
     const axis *ax = &s->axes[a];
+    size_t stride = 1;
+    for (size_t b = a + 1; b < s->n_axes; b++) stride *= s->axes[b].n;
     if (ax->sets) {
-      size_t stride = 1;
-      for (size_t b = a + 1; b < s->n_axes; b++) stride *= s->axes[b].n;
       SD_TRY(add_set(s, ax->sets[(i / stride) % ax->n], "", &k));
       continue;
     }
-    const char *v = axis_value(s, i, a);
-    size_t len = strlen(ax->key) + strlen(v) + 2;
-    if (!(s->over[k] = sd_malloc(len))) return sd_error(SD_ERR_NOMEM, "out of memory");
-    snprintf(s->over[k++], len, "%s=%s", ax->key, v);
+    /* with the places of the key and the value, so that errors name the config's lines, not the command line */
+    const sd_cfg_node *key = sd_cfg_child(ax->node, "key"), *v = sd_cfg_child(ax->node, "values")->kids[(i / stride) % ax->n];
+    if (!(s->over[k] = sd_config_override_from(ax->key, key->line, key->col, v))) return sd_error(SD_ERR_NOMEM, "out of memory");
+    k++;
   }
   s->n_over = k;
   return SD_OK;
