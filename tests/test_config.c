@@ -130,6 +130,8 @@ Test(config, override_unknown_key) {
 
 Test(config, override_bad_value) {
   expect_error(GOOD, "seed=-1", "command line", "seed", "out of range");
+  /* above a bound of 1e300 (the tables' "unbounded"): the message names the side crossed */
+  expect_error(GOOD, "dynamics.lr=1e307", "command line", "dynamics.lr", "must be <= 1e+300");
 }
 
 Test(config, override_malformed) {

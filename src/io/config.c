@@ -669,7 +669,9 @@ static sd_status check_value(const sd_config *cfg, const entry *e) {
       if (!parse_real(v, &x)) return sd_config_fail(cfg, e->key, "expected a finite real number, got '%s'", v);
     bounds:
       if (p->min <= p->max && (x < p->min || x > p->max)) {
-        if (p->max >= 1e300) return sd_config_fail(cfg, e->key, "%s is out of range: must be >= %g", v, p->min);
+        /* a bound of 1e300 stands for "no upper bound" in the tables: say which side was crossed */
+        if (x < p->min) return sd_config_fail(cfg, e->key, "%s is out of range: must be >= %g", v, p->min);
+        if (p->max >= 1e300) return sd_config_fail(cfg, e->key, "%s is out of range: must be <= %g", v, p->max);
         return sd_config_fail(cfg, e->key, "%s is out of range [%g, %g]", v, p->min, p->max);
       }
       return SD_OK;
