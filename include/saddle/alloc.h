@@ -17,5 +17,10 @@ char *sd_strdup(const char *s);
 void sd_alloc_fail_after(long n);
 /* Number of allocations made through this module since start (for "no allocation in the loop" checks). */
 unsigned long sd_alloc_count(void);
+/* Bytes now held in blocks from this module (their usable sizes), and the most held at once since start or
+ * since the last sd_alloc_reset_peak (for checking memory estimates). */
+long long sd_alloc_live_bytes(void);
+long long sd_alloc_peak_bytes(void);
+void sd_alloc_reset_peak(void);
 
 #endif

@@ -80,7 +80,19 @@ typedef struct {
   /* Reads its keys from the resolved cfg, draws or loads its arrays through `arrays`, allocates its
    * workspaces. Bad combinations of keys give SD_ERR_CONFIG naming the key. */
   sd_status (*create)(const sd_config *cfg, uint64_t seed, sd_arrays *arrays, sd_problem **out);
+  /* Optional: the bytes create() would allocate from the resolved cfg (operator, data, parameters, workspaces,
+   * its largest temporaries), without allocating; a double since n²m overflows size_t. Sets *keys to the keys
+   * that drive it, most important first ("problem.n, problem.measurements"), and *dim (if not NULL) to the
+   * number of parameters. sd_experiment_prepare refuses a config whose estimate exceeds run.max_memory. */
+  double (*memory)(const sd_config *cfg, double *dim, const char **keys);
 } sd_problem_class;
+
+/* Bytes of an sd_svd_create(m, n, want_u, want_vt) workspace, roughly (dgesvd's work array included). */
+static inline double sd_svd_memory(double m, double n, int want_u, int want_vt) {
+  double k = m < n ? m : n, mx = m > n ? m : n;
+  double work = 3 * k + 64 * (m + n) + (want_u || want_vt ? k * k + 2 * mx : 0) + 5 * k;
+  return 8 * (m * n + k + (want_u ? m * k : 0) + (want_vt ? k * n : 0) + work);
+}
 
 static inline void sd_problem_free(sd_problem **p) {
   if (*p) (*p)->ops->destroy(*p);

@@ -385,6 +385,26 @@ static sd_status as_create(const sd_config *cfg, uint64_t seed, sd_arrays *array
   return SD_OK;
 }
 
+/* What as_create allocates, in bytes: the Gaussian operator (m·n₁n₂ doubles), the n₁×n₂ truth and workspaces,
+ * the factors (two copies with twin_shift), the SVD workspaces, and the largest temporary (the spectral init's
+ * full SVD, or the truth's factors). */
+static double as_memory(const sd_config *cfg, double *dim, const char **keys) {
+  double n1 = (double)sd_config_int(cfg, "problem.rows"), n2 = (double)sd_config_int(cfg, "problem.cols");
+  double r = (double)sd_config_int(cfg, "problem.rank"), w = (double)sd_config_int(cfg, "problem.width");
+  if (w == 0) w = r;
+  int sensing = !strcmp(sd_config_str(cfg, "problem.operator"), "gaussian");
+  double m = sensing ? (double)sd_config_int(cfg, "problem.measurements") : 0;
+  double copies = sd_config_real(cfg, "problem.twin_shift") > 0 ? 2 : 1, nn = n1 * n2, d = copies * (n1 + n2) * w;
+  double held = 8 * (3 * nn + (1 + copies) * w * w + d + m * nn + 2 * m) + sd_svd_memory(n1, n2, 0, 0) +
+                sd_svd_memory(w, w, 0, 0);
+  double mx = n1 > n2 ? n1 : n2;
+  double temp = 8 * (n1 + n2) * r + sd_svd_memory(mx, r, 1, 0) + 8 * mx * r;
+  if (!strcmp(sd_config_str(cfg, "init.scheme"), "spectral")) temp += sd_svd_memory(n1, n2, 1, 1);
+  if (dim) *dim = d;
+  *keys = sensing && m * nn > 3 * nn ? "problem.rows, problem.cols, problem.measurements" : "problem.rows, problem.cols";
+  return held + temp + (double)sizeof(asym);
+}
+
 static const sd_param AS_PARAMS[] = {
     {"rows", SD_T_INT, "50", 1, 100000, NULL, "n₁, rows of M⋆ and of L"},
     {"cols", SD_T_INT, "50", 1, 100000, NULL, "n₂, columns of M⋆ and rows of R"},
@@ -425,4 +445,5 @@ const sd_problem_class sd_problem_asym = {
     .phases = AS_PHASES,
     .n_phases = 2,
     .create = as_create,
+    .memory = as_memory,
 };

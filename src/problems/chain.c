@@ -129,6 +129,14 @@ static sd_status ch_create(const sd_config *cfg, uint64_t seed, sd_arrays *array
   return SD_OK;
 }
 
+/* What ch_create allocates, in bytes: the D weights and the problem itself. */
+static double ch_memory(const sd_config *cfg, double *dim, const char **keys) {
+  double D = (double)sd_config_int(cfg, "problem.depth");
+  if (dim) *dim = D;
+  *keys = "problem.depth";
+  return 8 * D + (double)sizeof(chain);
+}
+
 static const sd_param CH_PARAMS[] = {
     {"depth", SD_T_INT, "3", 2, 64, NULL, "D, the number of scalar layers"},
     {"s", SD_T_REAL, "1", 1e-300, 1e300, NULL, "the target s"},
@@ -156,4 +164,5 @@ const sd_problem_class sd_problem_chain = {
     .phases = CH_PHASES,
     .n_phases = 2,
     .create = ch_create,
+    .memory = ch_memory,
 };

@@ -267,6 +267,22 @@ static sd_status dl_create(const sd_config *cfg, uint64_t seed, sd_arrays *array
   return SD_OK;
 }
 
+/* What dl_create allocates, in bytes: the orthogonal frames (N_o², N_i²), Σ31 and its workspaces (N_o·N_i),
+ * the hidden-layer blocks (N_h²), the weights, and the largest temporary (a random orthogonal matrix, the SVD
+ * of Σ31). */
+static double dl_memory(const sd_config *cfg, double *dim, const char **keys) {
+  double ni = (double)sd_config_int(cfg, "problem.inputs"), nh = (double)sd_config_int(cfg, "problem.hidden"),
+         no = (double)sd_config_int(cfg, "problem.outputs");
+  double k = (double)sd_config_reals(cfg, "problem.singular_values", NULL, 0), mx = ni > no ? ni : no;
+  double d = nh * ni + no * nh, big = mx > nh ? mx : nh;
+  double temp = 8 * big * big + 8 * 2 * nh * k;
+  double svd = sd_svd_memory(no, ni, 1, 1);
+  if (svd > temp) temp = svd;
+  if (dim) *dim = d;
+  *keys = "problem.inputs, problem.hidden, problem.outputs";
+  return 8 * (k + no * no + ni * ni + 3 * no * ni + mx * mx + 2 * nh * nh + d) + temp + (double)sizeof(deeplinear);
+}
+
 static const sd_param DL_PARAMS[] = {
     {"inputs", SD_T_INT, "5", 1, 100000, NULL, "N_i, input dimension (inputs are whitened)"},
     {"hidden", SD_T_INT, "6", 1, 100000, NULL, "N_h, hidden units"},
@@ -297,4 +313,5 @@ const sd_problem_class sd_problem_deeplinear = {
     .phases = DL_PHASES,
     .n_phases = 1,
     .create = dl_create,
+    .memory = dl_memory,
 };

@@ -195,6 +195,15 @@ static sd_status quad_create(const sd_config *cfg, uint64_t seed, sd_arrays *arr
   return SD_OK;
 }
 
+/* What quad_create allocates, in bytes: H and its eigenvectors (d² each), two d×d temporaries while drawing
+ * them, and the d-vectors. */
+static double quad_memory(const sd_config *cfg, double *dim, const char **keys) {
+  double d = (double)sd_config_int(cfg, "problem.d");
+  if (dim) *dim = d;
+  *keys = "problem.d";
+  return 8 * (4 * d * d + 7 * d) + (double)sizeof(quadratic);
+}
+
 static const sd_param QUAD_PARAMS[] = {
     {"d", SD_T_INT, "10", 1, 20000, NULL, "dimension d of θ"},
     {"h_max", SD_T_REAL, "1", 0, 1e300, NULL, "largest eigenvalue of H"},
@@ -223,4 +232,5 @@ const sd_problem_class sd_problem_quadratic = {
     .phases = QUAD_PHASES,
     .n_phases = 1,
     .create = quad_create,
+    .memory = quad_memory,
 };

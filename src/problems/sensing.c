@@ -637,6 +637,32 @@ static sd_status sensing_create(const sd_config *cfg, uint64_t seed, sd_arrays *
   return SD_OK;
 }
 
+/* What sensing_create allocates, in bytes: the operator (m·n(n+1)/2 doubles packed, m·n² full; an operator read
+ * from a file is first read whole), the n×n truth and workspaces, the n×r' factors and SVD workspaces, and the
+ * largest temporary (the eigen-decomposition of A^*(y), or the truth's SVD). */
+static double sensing_memory(const sd_config *cfg, double *dim, const char **keys) {
+  double n = (double)sd_config_int(cfg, "problem.n"), r = (double)sd_config_int(cfg, "problem.rank");
+  double w = (double)sd_config_int(cfg, "problem.width"), m = (double)sd_config_int(cfg, "problem.measurements");
+  if (w == 0) w = n;
+  if (r > n) r = n;
+  char *file = sd_config_path(cfg, "arrays.A");
+  int from_file = file != NULL, packed = strcmp(sd_config_str(cfg, "problem.storage"), "full") != 0;
+  sd_free(file);
+  double nn = n * n, nw = n * w, nr = n * r, half = n * (n + 1) / 2, ww = w < n ? w : n;
+  double op = 8 * (m * (packed ? half : nn) + (packed ? 2 * half : 0));
+  double fixed = 8 * (2 * m + 6 * nr + 5 * nw + 4 * nn + n + r * w + r * r + w * w + ww +
+                      (2 * n + 6 * ww + 2 * ww * ww + n * ww + 64)) + 4 * (n + 3 * ww + 8);
+  double svds = sd_svd_memory(r, w, 0, 1) + sd_svd_memory(n, w, 1, 0) + sd_svd_memory(n, w, 0, 0) +
+                sd_svd_memory(n, r, 0, 0) + sd_svd_memory(n, r, 1, 0) + (n > r ? sd_svd_memory(n - r, r, 0, 0) : 0);
+  double eig = 8 * (nn + n + 64 * n), temp = sd_svd_memory(n, r, 1, 0);
+  if (eig > temp) temp = eig;
+  if (from_file && packed) temp += 8 * m * nn;
+  if (dim) *dim = nw;
+  double by_width = 8 * 5 * nw + svds;
+  *keys = by_width > op + 8 * 4 * nn ? "problem.n, problem.width" : "problem.n, problem.measurements";
+  return op + fixed + svds + temp + (double)sizeof(sensing);
+}
+
 static const sd_param SENSING_PARAMS[] = {
     {"n", SD_T_INT, "20", 1, 100000, NULL, "matrix size n (X⋆ is n×n)"},
     {"rank", SD_T_INT, "2", 1, 100000, NULL, "rank r of the ground truth X⋆"},
@@ -684,4 +710,5 @@ const sd_problem_class sd_problem_sensing = {
     .phases = SENSING_PHASES,
     .n_phases = sizeof SENSING_PHASES / sizeof SENSING_PHASES[0],
     .create = sensing_create,
+    .memory = sensing_memory,
 };

@@ -278,6 +278,29 @@ static sd_status sf_create(const sd_config *cfg, uint64_t seed, sd_arrays *array
   return SD_OK;
 }
 
+/* What sf_create allocates, in bytes: the n×n matrices (V, M, M₊, E and a temporary), the blocks of the
+ * Schur complement (r₂ = n − r₁, r₁ the positive eigenvalues), the workspaces and X. */
+static double sf_memory(const sd_config *cfg, double *dim, const char **keys) {
+  int n = (int)sd_config_int(cfg, "problem.n"), r = (int)sd_config_int(cfg, "problem.rank");
+  size_t ne = sd_config_reals(cfg, "problem.eigenvalues", NULL, 0);
+  int r1 = 1;
+  double *lam = ne ? sd_malloc(ne * sizeof(double)) : NULL;
+  if (lam) {
+    sd_config_reals(cfg, "problem.eigenvalues", lam, ne);
+    r1 = 0;
+    for (size_t i = 0; i < ne; i++) r1 += lam[i] > 0;
+    if (r1 < 1) r1 = 1;
+    if (r1 > n) r1 = n;
+    sd_free(lam);
+  }
+  double nd = n, rd = r, r1d = r1, r2 = nd - r1d, nn = nd * nd;
+  if (dim) *dim = nd * rd;
+  *keys = "problem.n";
+  return 8 * (nd + 5 * nn + 3 * (r2 * r2 + 1) + r2 + 1 + r1d * r1d + r1d * r2 + 1 +
+              (double)sd_symfact_blocks_work(n, r, r1) + 1 + nd * rd) +
+         sd_svd_memory(nd, rd, 0, 0) + (double)sizeof(symfact);
+}
+
 static const sd_param SF_PARAMS[] = {
     {"n", SD_T_INT, "8", 1, 5000, NULL, "M is n×n"},
     {"rank", SD_T_INT, "5", 1, 5000, NULL, "r, the width of X ∈ ℝ^{n×r} (≥ the number r₁ of positive eigenvalues)"},
@@ -310,4 +333,5 @@ const sd_problem_class sd_problem_symfact = {
     .phases = SF_PHASES,
     .n_phases = 1,
     .create = sf_create,
+    .memory = sf_memory,
 };

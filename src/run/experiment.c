@@ -41,6 +41,8 @@ static sd_param BASE[] = {
     {"dynamics.kind", SD_T_ENUM, "gd", SD_NO_BOUNDS, dynamics_choices, "the optimizer or flow"},
     {"run.max_steps", SD_T_INT, "1000", 0, 1e15, NULL, "number of steps (t_max = lr · max_steps)"},
     {"run.checkpoint_every", SD_T_INT, "0", 0, 1e15, NULL, "write DIR/checkpoint.bin every N steps (a flow: every N observations); 0: only when interrupted"},
+    {"run.max_memory", SD_T_REAL, "0", 0, 1e300, NULL,
+     "bytes a run may take (problem, dynamics state, metrics table), estimated before allocating; larger configs are refused (0: physical memory)"},
     {"run.simulate_crash_after_checkpoints", SD_T_INT, "0", 0, 1e15, NULL, "testing aid: stop dead (like a kill) right after the N-th checkpoint; 0: never"},
     {"stop.loss_below", SD_T_REAL, "0", 0, 1e300, NULL, "stop with status converged once the loss is at or below this (0: never)"},
     {"stop.grad_norm_below", SD_T_REAL, "0", 0, 1e300, NULL, "flow: stop with status converged once ‖∇L‖ is at or below this (0: never)"},
@@ -272,6 +274,52 @@ static sd_status make_times(sd_experiment *e, double t_first, double t_max, int 
   return SD_OK;
 }
 
+static void fmt_bytes(char *buf, size_t len, double b) {
+  if (b >= 1e9) snprintf(buf, len, "%.1f GB", b / 1e9);
+  else if (b >= 1e6) snprintf(buf, len, "%.1f MB", b / 1e6);
+  else if (b >= 1e4) snprintf(buf, len, "%.1f kB", b / 1e3);
+  else snprintf(buf, len, "%.0f B", b);
+}
+
+/* Refuses, before anything large is allocated, a config whose estimated memory (the problem's estimate, a few
+ * parameter vectors of dynamics state, the Hessian workspace, the metrics table) exceeds run.max_memory,
+ * naming the keys that drive it. */
+static sd_status check_memory(const sd_experiment *e) {
+  if (!e->pcls->memory) return SD_OK;
+  const sd_config *cfg = e->cfg;
+  const char *keys = NULL;
+  double dim = 0, need = e->pcls->memory(cfg, &dim, &keys);
+  need += 8 * 8 * dim; /* θ, θ_prev, gradients, dynamics state */
+  const char *hess = sd_config_str(cfg, "observe.hessian");
+  if (!strcmp(hess, "full")) need += 8 * 2 * dim * dim;
+  else if (strcmp(hess, "off")) need += 8 * (double)(sd_config_int(cfg, "observe.hessian_iters") + 4) * dim;
+  double steps = (double)e->max_steps, rows = !strcmp(sd_config_str(cfg, "observe.schedule"), "every")
+                                                  ? steps / (double)sd_config_int(cfg, "observe.every")
+                                                  : (double)sd_config_int(cfg, "observe.per_decade") * (log10(steps + 1) + 1);
+  need += 8 * (rows + 2) * 33; /* a rough 32 columns, and the schedule */
+  double limit = sd_config_real(cfg, "run.max_memory");
+  int physical = limit <= 0;
+  if (physical) limit = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGE_SIZE);
+  if (!(need > limit) || limit <= 0) return SD_OK;
+  if (!keys || !*keys) keys = "problem.kind";
+  char first[64], named[512] = "", a[32], b[32];
+  size_t k = strcspn(keys, ", ");
+  snprintf(first, sizeof first, "%.*s", (int)k, keys);
+  for (const char *p = keys; *p;) {
+    size_t len = strcspn(p, ", ");
+    char key[64];
+    snprintf(key, sizeof key, "%.*s", (int)len, p);
+    snprintf(named + strlen(named), sizeof named - strlen(named), "%s%s=%lld", named[0] ? ", " : "", key,
+             sd_config_int(cfg, key));
+    p += len;
+    p += strspn(p, ", ");
+  }
+  fmt_bytes(a, sizeof a, need);
+  fmt_bytes(b, sizeof b, limit);
+  return sd_config_fail(cfg, first, "%s: needs about %s, more than run.max_memory (%s%s); lower them or raise run.max_memory",
+                        named, a, b, physical ? ": physical memory" : "");
+}
+
 sd_status sd_experiment_prepare(const char *config_path, size_t n_overrides, char *const *overrides,
                                 sd_experiment **out) {
   *out = NULL;
@@ -318,6 +366,7 @@ sd_status sd_experiment_prepare(const char *config_path, size_t n_overrides, cha
     e->max_steps = (long)sd_config_int(e->cfg, "run.max_steps");
     rc = sd_arrays_create(e->cfg, &e->arrays);
   }
+  if (rc == SD_OK) rc = check_memory(e);
   if (rc == SD_OK) rc = e->pcls->create(e->cfg, e->seed, e->arrays, &e->prob);
   if (rc == SD_OK) rc = e->dcls->create(e->cfg, e->prob, &e->dyn);
   int log_sched = rc == SD_OK && !strcmp(sd_config_str(e->cfg, "observe.schedule"), "log");
