@@ -116,3 +116,45 @@ Test(sweep_resume, an_interrupted_sweep_judges_no_claims_and_resumes) {
   same_results(ref, dir);
   th_rmtmp(d);
 }
+
+/* GD on L = ½‖θ − θ⋆‖² contracts the distance by exactly 1 − η per step: the first step with dist ≤ x is
+ * known in closed form, and the sweep must report it however coarse the observation grid. */
+Test(sweep_resume, first_step_is_exact_on_a_coarse_grid) {
+  char path[700], cmd[4096], out[16384], code[4096];
+  char *d = th_tmpfile("exact.yaml",
+                       "experiment: exact\n"
+                       "problem: {kind: quadratic, d: 5, h_max: 1, h_min: 1}\n"
+                       "dynamics: {kind: gd, lr: 0.1}\n"
+                       "run: {max_steps: 400}\n"
+                       "observe: {per_decade: 3}\n"
+                       "sweep: [{key: seed, values: [0, 1, 2]}]\n"
+                       "sweep_claims:\n"
+                       "  - {name: exact, value: 'first_step:dist<1e-5', below: 1.0e9}\n"
+                       "  - {name: time, value: 'first_t:dist<1e-3', below: 1.0e9}\n",
+                       path, sizeof path);
+  snprintf(cmd, sizeof cmd, "%s run %s -q -o %s/s", SADDLE_BINARY, path, d);
+  cr_assert_eq(th_run(cmd, out, sizeof out), 0, "%s", out);
+  snprintf(code, sizeof code,
+           "import csv, numpy as np\n"
+           "d = '%s/s'\n"
+           "rows = list(csv.DictReader(open(d + '/sweep.csv')))\n"
+           "assert len(rows) == 3\n"
+           "for r in rows:\n"
+           "    a = d + '/' + r['dir'] + '/arrays/'\n"
+           "    d0 = np.linalg.norm(np.load(a + 'theta0.npy') - np.load(a + 'theta_star.npy'))\n"
+           "    k = next(k for k in range(1000) if d0 * 0.9 ** k <= 1e-5)\n"
+           "    k3 = next(k for k in range(1000) if d0 * 0.9 ** k <= 1e-3)\n"
+           "    assert float(r['exact']) == k, (r['dir'], r['exact'], k)\n"
+           "    assert abs(float(r['time']) - 0.1 * k3) < 1e-12, (r['time'], k3)\n"
+           "    steps = [int(x['step']) for x in csv.DictReader(open(d + '/' + r['dir'] + '/metrics.csv'))]\n"
+           "    assert k in steps and k3 in steps and steps == sorted(set(steps)), steps\n"
+           "    print(r['dir'], k, k3, len(steps), 'rows')\n",
+           d);
+  char script[800];
+  snprintf(script, sizeof script, "%s/check.py", d);
+  th_write(script, code);
+  snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s 2>&1", script);
+  cr_assert_eq(th_sh(cmd, out, sizeof out), 0, "%s", out);
+  cr_log_info("%s", out);
+  th_rmtmp(d);
+}

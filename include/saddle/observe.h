@@ -33,6 +33,8 @@ typedef struct sd_metrics sd_metrics;
 sd_status sd_metrics_create(sd_metrics **out, size_t n_obs, const char *const *names, const size_t *lens,
                             size_t max_rows);
 void sd_metrics_free(sd_metrics **m);
+/* Room for extra rows beyond those asked for at create (setup code only: it reallocates). */
+sd_status sd_metrics_reserve(sd_metrics *m, size_t extra);
 /* Streams rows to path as they come (under a temporary name until sd_metrics_commit_csv). */
 sd_status sd_metrics_open_csv(sd_metrics *m, const char *path);
 sd_status sd_metrics_commit_csv(sd_metrics *m);

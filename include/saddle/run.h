@@ -33,6 +33,13 @@ sd_status sd_experiment_resume(const char *dir, sd_experiment **out);
 sd_status sd_experiment_load(const char *dir, sd_experiment **out);
 /* 1 for the statuses of a run that ended by itself (converged, max_steps, t_max, diverged, solver_failed). */
 int sd_status_finished(const char *status);
+/* Adds a metrics row at the exact step where `metric` first crosses thr (op '<': ≤ thr, '>': ≥ thr) when
+ * that step is not an observation, so that counts read off the rows ("first step with M ≤ x") are exact
+ * whatever the observation schedule. Call after prepare or resume, before run (sweeps do, for their
+ * first_step/first_t/rate/@first: values). Checking costs one loss (and one observation for an observable)
+ * per step until every tracked threshold is crossed. A flow, and columns that exist only at observations
+ * (hess_min, local_rate), keep their grid. */
+sd_status sd_experiment_track(sd_experiment *e, const char *metric, char op, double thr);
 /* Runs to the end (status converged, max_steps, t_max, diverged or interrupted) and writes the run directory. */
 sd_status sd_experiment_run(sd_experiment *e, const sd_run_options *opt);
 void sd_experiment_free(sd_experiment **e);

@@ -44,6 +44,14 @@ nomem:
   return sd_error(SD_ERR_NOMEM, "out of memory for the metrics table");
 }
 
+sd_status sd_metrics_reserve(sd_metrics *m, size_t extra) {
+  double *d = sd_realloc(m->data, (m->max_rows + extra) * m->n_cols * sizeof *d);
+  if (!d) return sd_error(SD_ERR_NOMEM, "out of memory for the metrics table");
+  m->data = d;
+  m->max_rows += extra;
+  return SD_OK;
+}
+
 void sd_metrics_free(sd_metrics **pm) {
   sd_metrics *m = *pm;
   if (!m) return;

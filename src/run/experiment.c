@@ -90,6 +90,8 @@ size_t sd_base_params(const sd_param **out) {
 
 /* ---------------------------------------------------------------- experiment */
 
+#define SD_TRACK_MAX 32 /* thresholds tracked per run (sd_experiment_track) */
+
 struct sd_experiment {
   sd_config *cfg;
   const sd_problem_class *pcls;
@@ -132,8 +134,20 @@ struct sd_experiment {
   int crashed;        /* run.simulate_crash_after_checkpoints fired: leave the files as a kill would */
   const char *error;  /* while recording a failure: its message, for summary.json */
   uint64_t config_hash; /* of DIR/config.resolved.yaml as written: a checkpoint belongs to exactly that config */
-  double *ck[4];      /* a checkpoint read for resuming: meta, theta, dynamics state, metrics rows */
-  size_t ck_len[4];
+  double *ck[5];      /* a checkpoint read for resuming: meta, theta, dynamics state, metrics rows, crossings */
+  size_t ck_len[5];
+  /* threshold crossings found at the exact step (sd_experiment_track): (column, '<' or '>', threshold) */
+  struct {
+    size_t col;
+    char op;
+    double thr;
+    int found;
+  } track[SD_TRACK_MAX];
+  size_t n_track;
+  double *probe; /* the observables of θ_k while a crossing is looked for between observations */
+  double *snap_theta, *snap_state, *cur_theta, *cur_state; /* θ and state at the last observation; at step k */
+  long snap_k;
+  double snap_t;
   double *state;      /* dynamics state buffer */
   size_t state_n;
   /* the local-rate column (observe.rate_of): its place in obs, and the column it follows (-1: off) */
@@ -150,10 +164,10 @@ struct sd_experiment {
   size_t n_obs;
 };
 
-enum { CK_META, CK_THETA, CK_STATE, CK_ROWS };
+enum { CK_META, CK_THETA, CK_STATE, CK_ROWS, CK_TRACK, CK_N };
 /* META_THREADS: the OpenBLAS thread count the run used (results depend on it) */
 enum { META_VERSION, META_STEP, META_T, META_OUTPUT, META_ROWS, META_COLS, META_THREADS, META_N };
-#define CK_VERSION 2
+#define CK_VERSION 3
 
 const char *sd_experiment_name(const sd_experiment *e) { return sd_config_str(e->cfg, "experiment"); }
 const sd_metrics *sd_experiment_metrics(const sd_experiment *e) { return e->metrics; }
@@ -205,7 +219,12 @@ void sd_experiment_free(sd_experiment **pe) {
   sd_free(e->obs);
   sd_free(e->times);
   sd_free(e->state);
-  for (int i = 0; i < 4; i++) sd_free(e->ck[i]);
+  for (int i = 0; i < CK_N; i++) sd_free(e->ck[i]);
+  sd_free(e->probe);
+  sd_free(e->snap_theta);
+  sd_free(e->snap_state);
+  sd_free(e->cur_theta);
+  sd_free(e->cur_state);
   sd_curvature_free(&e->curv);
   sd_free(e->eigs);
   sd_free(e->obs_names);
@@ -661,11 +680,17 @@ static sd_status checkpoint(sd_experiment *e, long step, double t, long output) 
   size_t rows = sd_metrics_rows(e->metrics), cols = sd_metrics_cols(e->metrics);
   double meta[META_N] = {CK_VERSION, (double)step, t, (double)output, (double)rows, (double)cols, (double)sd_blas_threads()};
   if (e->state_n) e->dyn->ops->state_save(e->dyn, e->state);
-  const double *blocks[4] = {meta, e->theta, e->state, sd_metrics_data(e->metrics)};
-  size_t lens[4] = {META_N, e->prob->dim, e->state_n, rows * cols};
+  double tr[3 * SD_TRACK_MAX];
+  for (size_t i = 0; i < e->n_track; i++) {
+    tr[3 * i] = (double)e->track[i].col;
+    tr[3 * i + 1] = e->track[i].op;
+    tr[3 * i + 2] = e->track[i].thr;
+  }
+  const double *blocks[CK_N] = {meta, e->theta, e->state, sd_metrics_data(e->metrics), tr};
+  size_t lens[CK_N] = {META_N, e->prob->dim, e->state_n, rows * cols, 3 * e->n_track};
   char path[4200];
   snprintf(path, sizeof path, "%s/checkpoint.bin", e->dir);
-  SD_TRY(sd_checkpoint_write(path, e->config_hash, 4, blocks, lens));
+  SD_TRY(sd_checkpoint_write(path, e->config_hash, CK_N, blocks, lens));
   if (e->state_n && e->dyn->ops->advance) SD_TRY(e->dyn->ops->state_load(e->dyn, e->state));
   /* the ordinal of this periodic checkpoint, the same in a resumed run, which so never crashes again */
   long ordinal = e->ckpt_every > 0 ? (output >= 0 ? output : step) / e->ckpt_every : 0;
@@ -690,17 +715,26 @@ static void plateau_curvature(sd_experiment *e) {
   }
 }
 
+static void mark_found(sd_experiment *e, size_t from);
+
 /* Puts a resumed run back where its checkpoint left it: rows, θ, dynamics state. */
 static sd_status restore(sd_experiment *e) {
   size_t cols = sd_metrics_cols(e->metrics), rows = (size_t)e->ck[CK_META][META_ROWS];
   if ((size_t)e->ck[CK_META][META_COLS] != cols || e->ck_len[CK_THETA] != e->prob->dim || e->ck_len[CK_STATE] != e->state_n ||
       e->ck_len[CK_ROWS] != rows * cols)
     return sd_error(SD_ERR_IO, "%s/checkpoint.bin does not fit this run's config", e->dir);
+  /* the crossings the run was tracking (a sweep's thresholds), so that it adds the same rows as if never stopped */
+  for (size_t i = 0; i + 2 < e->ck_len[CK_TRACK]; i += 3) {
+    size_t col = (size_t)e->ck[CK_TRACK][i];
+    if (col >= cols) return sd_error(SD_ERR_IO, "%s/checkpoint.bin does not fit this run's config", e->dir);
+    SD_TRY(sd_experiment_track(e, sd_metrics_name(e->metrics, col), (char)e->ck[CK_TRACK][i + 1], e->ck[CK_TRACK][i + 2]));
+  }
   for (size_t r = 0; r < rows; r++) {
     const double *row = e->ck[CK_ROWS] + r * cols;
     SD_TRY(sd_metrics_add(e->metrics, row[0], row[1], row[2], row + 3));
   }
   memcpy(e->theta, e->ck[CK_THETA], e->prob->dim * sizeof(double));
+  mark_found(e, 0);
   if (e->state_n) SD_TRY(e->dyn->ops->state_load(e->dyn, e->ck[CK_STATE]));
   return SD_OK;
 }
@@ -708,6 +742,105 @@ static sd_status restore(sd_experiment *e) {
 static double last_loss(const sd_experiment *e, double fallback) {
   size_t rows = sd_metrics_rows(e->metrics);
   return rows ? sd_metrics_at(e->metrics, rows - 1, 2) : fallback;
+}
+
+/* ---------------------------------------------------------------- exact crossings */
+
+sd_status sd_experiment_track(sd_experiment *e, const char *metric, char op, double thr) {
+  long col = sd_metrics_col(e->metrics, metric);
+  /* a flow has no steps; hess_min and local_rate exist only at observations: those stay on the grid */
+  if (e->times || col < 2 || (size_t)col >= 3 + e->prob->obs_total || (op != '<' && op != '>')) return SD_OK;
+  for (size_t i = 0; i < e->n_track; i++)
+    if (e->track[i].col == (size_t)col && e->track[i].op == op && e->track[i].thr == thr) return SD_OK;
+  if (e->n_track == SD_TRACK_MAX) return sd_error(SD_ERR_CONFIG, "more than %d thresholds to track in one run", SD_TRACK_MAX);
+  if (!e->probe) {
+    size_t dim = e->prob->dim, sn = e->state_n + 1;
+    e->probe = sd_malloc((e->prob->obs_total + 1) * sizeof(double));
+    e->snap_theta = sd_malloc(dim * sizeof(double));
+    e->cur_theta = sd_malloc(dim * sizeof(double));
+    e->snap_state = sd_malloc(sn * sizeof(double));
+    e->cur_state = sd_malloc(sn * sizeof(double));
+    e->snap_k = -1;
+    if (!e->probe || !e->snap_theta || !e->cur_theta || !e->snap_state || !e->cur_state) return sd_error(SD_ERR_NOMEM, "out of memory");
+  }
+  SD_TRY(sd_metrics_reserve(e->metrics, 1)); /* each crossing adds at most one row */
+  e->track[e->n_track].col = (size_t)col;
+  e->track[e->n_track].op = op;
+  e->track[e->n_track].thr = thr;
+  e->track[e->n_track++].found = 0;
+  return SD_OK;
+}
+
+/* Marks the crossings the rows from `from` on show (after every row: the last; on resume: all). */
+static void mark_found(sd_experiment *e, size_t from) {
+  size_t rows = sd_metrics_rows(e->metrics);
+  for (size_t i = 0; i < e->n_track; i++)
+    if (!e->track[i].found && rows > from)
+      e->track[i].found = sd_metrics_first(e->metrics, e->track[i].col, e->track[i].op, e->track[i].thr, from) < rows;
+}
+
+/* Does a tracked metric, still uncrossed, cross at θ_k? Costs a loss (and an observation, for an observable)
+ * per step only while some tracked crossing is unfound. */
+static int crosses(sd_experiment *e, const double *theta, double t) {
+  int need_loss = 0, need_obs = 0;
+  for (size_t i = 0; i < e->n_track; i++)
+    if (!e->track[i].found) {
+      need_loss |= e->track[i].col == 2;
+      need_obs |= e->track[i].col > 2;
+    }
+  if (!need_loss && !need_obs) return 0;
+  sd_problem *p = e->prob;
+  double loss = need_loss ? p->ops->loss_grad(p, theta, NULL) : NAN;
+  if (need_obs) p->ops->observe(p, theta, t, e->probe);
+  for (size_t i = 0; i < e->n_track; i++) {
+    if (e->track[i].found) continue;
+    double v = e->track[i].col == 2 ? loss : e->probe[e->track[i].col - 3];
+    if (e->track[i].op == '<' ? v <= e->track[i].thr : v >= e->track[i].thr) return 1;
+  }
+  return 0;
+}
+
+/* Remembers θ_k and the dynamics' state: a crossing found later is looked for in the steps after it. */
+static void snapshot(sd_experiment *e, long k, double t) {
+  if (!e->snap_theta || e->n_track == 0) return;
+  memcpy(e->snap_theta, e->theta, e->prob->dim * sizeof(double));
+  if (e->state_n) e->dyn->ops->state_save(e->dyn, e->snap_state);
+  e->snap_k = k;
+  e->snap_t = t;
+}
+
+/* At step k (an observation or a checkpoint): when a tracked metric, uncrossed at the snapshot, has crossed
+ * by θ_k, replays the steps after the snapshot (deterministically: the dynamics' state is part of it) and adds
+ * a row at the first step whose metric crosses, if that is before k; then puts θ_k and its state back. The
+ * cost is one evaluation per observation while a threshold is pending, and one replay of an observation gap
+ * (with an evaluation per step) per threshold. */
+static sd_status settle(sd_experiment *e, long k, double tk, int constant) {
+  if (!e->snap_theta || e->snap_k < 0 || e->snap_k + 1 >= k || !crosses(e, e->theta, tk)) return SD_OK;
+  sd_problem *p = e->prob;
+  sd_dynamics *d = e->dyn;
+  memcpy(e->cur_theta, e->theta, p->dim * sizeof(double));
+  if (e->state_n) d->ops->state_save(d, e->cur_state);
+  double keep_factor = d->lr_factor, t = e->snap_t, loss;
+  memcpy(e->theta, e->snap_theta, p->dim * sizeof(double));
+  sd_status rc = e->state_n ? d->ops->state_load(d, e->snap_state) : SD_OK;
+  for (long j = e->snap_k; rc == SD_OK && j + 1 < k;) {
+    if (!constant) d->lr_factor = sd_lr_factor(&e->lr, j);
+    rc = d->ops->step(d, p, e->theta, &loss);
+    j++;
+    t = constant ? (double)j * d->dt : t + d->dt * d->lr_factor; /* as the loop computes it */
+    if (rc == SD_OK && crosses(e, e->theta, t)) {
+      rc = observe_row(e, j, t, 0.0, 0, 0);
+      if (rc == SD_OK) mark_found(e, sd_metrics_rows(e->metrics) - 1);
+      break;
+    }
+  }
+  memcpy(e->theta, e->cur_theta, p->dim * sizeof(double));
+  if (e->state_n) {
+    sd_status r2 = d->ops->state_load(d, e->cur_state);
+    if (rc == SD_OK) rc = r2;
+  }
+  d->lr_factor = keep_factor;
+  return rc;
 }
 
 /* Discrete dynamics: observe on the step schedule, step, watch for divergence, convergence and signals. */
@@ -726,26 +859,33 @@ static sd_status run_discrete(sd_experiment *e, int show, double t0) {
     t = e->ck[CK_META][META_T];
     size_t rows = sd_metrics_rows(e->metrics);
     if (rows && sd_metrics_at(e->metrics, rows - 1, 0) == (double)k) seen = k;
+    snapshot(e, k, t);
   }
   for (;;) {
     int due = sd_schedule_due(&e->sched, k);
     int last = k >= e->max_steps || converged || stop_requested;
     /* an interrupted run can be resumed from where it stopped: checkpoint before the extra final row */
     if (last && stop_requested && !converged && k < e->max_steps && k != start) {
-      rc = checkpoint(e, k, t, -1);
+      rc = settle(e, k, t, constant);
+      if (rc == SD_OK) rc = checkpoint(e, k, t, -1);
       if (rc != SD_OK) break;
     }
     if ((due || last) && k != seen) {
-      rc = observe_row(e, k, t, 0.0, 0, last);
+      rc = settle(e, k, t, constant);
+      if (rc == SD_OK) rc = observe_row(e, k, t, 0.0, 0, last);
       if (rc != SD_OK) break;
+      mark_found(e, sd_metrics_rows(e->metrics) - 1);
+      snapshot(e, k, t);
     }
     if (last) {
       e->status = converged ? "converged" : stop_requested ? "interrupted" : "max_steps";
       break;
     }
     if (e->ckpt_every > 0 && k % e->ckpt_every == 0 && k != start && k > 0) {
-      rc = checkpoint(e, k, t, -1);
+      rc = settle(e, k, t, constant); /* a resumed run starts from here: what lies behind is settled first */
+      if (rc == SD_OK) rc = checkpoint(e, k, t, -1);
       if (rc != SD_OK) break;
+      snapshot(e, k, t);
     }
     if (!constant) e->dyn->lr_factor = sd_lr_factor(&e->lr, k);
     memcpy(e->theta_prev, e->theta, p->dim * sizeof(double));
@@ -835,7 +975,7 @@ sd_status sd_experiment_resume(const char *dir, sd_experiment **out) {
   e->lock_fd = lock;
   snprintf(path, sizeof path, "%s/checkpoint.bin", dir);
   uint64_t tag = 0;
-  rc = access(path, F_OK) == 0 ? sd_checkpoint_read(path, 4, e->ck, e->ck_len, &tag)
+  rc = access(path, F_OK) == 0 ? sd_checkpoint_read(path, CK_N, e->ck, e->ck_len, &tag)
                                : sd_error(SD_ERR_CONFIG, "%s: no checkpoint to resume from (run with --checkpoint-every N)", dir);
   if (rc == SD_OK && (e->ck_len[CK_META] != META_N || e->ck[CK_META][META_VERSION] != CK_VERSION))
     rc = sd_error(SD_ERR_IO, "%s: checkpoint of another version", path);

@@ -682,6 +682,20 @@ static sd_status same_sweep(const sd_sweep *s) {
                                  "(or `saddle resume %s` to finish it with its own)", s->dir, s->dir);
 }
 
+/* The thresholds the sweep values read a first crossing of, each tracked by the run at its exact step. */
+static sd_status track_values(const sd_sweep *s, sd_experiment *e) {
+  for (size_t j = 0; j < s->n_claims; j++) {
+    const sclaim *c = &s->claims[j];
+    if (c->kind == V_FIRST_STEP || c->kind == V_FIRST_T || c->kind == V_RATE) SD_TRY(sd_experiment_track(e, c->metric, c->op, c->thr));
+    if (c->kind == V_RATE) SD_TRY(sd_experiment_track(e, c->metric, '<', c->thr2));
+    if (c->kind == V_AT && !strncmp(c->at, "first:", 6)) {
+      sclaim at = {0};
+      if (metric_threshold(&at, c->at + 6, NULL)) SD_TRY(sd_experiment_track(e, at.metric, at.op, at.thr));
+    }
+  }
+  return SD_OK;
+}
+
 /* Run i into dir: in an adopted sweep a finished run is kept (read back), an interrupted one resumed from its
  * checkpoint, anything else run again from the start. *e is the run, finished or stopped. */
 static sd_status start_run(sd_sweep *s, const char *dir, const sd_run_options *o, sd_experiment **e) {
@@ -694,7 +708,10 @@ static sd_status start_run(sd_sweep *s, const char *dir, const sd_run_options *o
       if (sd_experiment_load(dir, e) == SD_OK) return SD_OK;
       fprintf(stderr, "saddle: %s: %s; running it again\n", dir, sd_error_message());
     } else if (have && access(ck, F_OK) == 0) {
-      if (sd_experiment_resume(dir, e) == SD_OK) return sd_experiment_run(*e, o);
+      if (sd_experiment_resume(dir, e) == SD_OK) {
+        SD_TRY(track_values(s, *e));
+        return sd_experiment_run(*e, o);
+      }
       fprintf(stderr, "saddle: %s: cannot resume it (%s); running it again from the start\n", dir, sd_error_message());
     }
     int lock;
@@ -704,6 +721,7 @@ static sd_status start_run(sd_sweep *s, const char *dir, const sd_run_options *o
     SD_TRY(rc);
   }
   SD_TRY(sd_experiment_prepare(s->path, s->n_over, s->over, e));
+  SD_TRY(track_values(s, *e));
   return sd_experiment_run(*e, o);
 }
 
